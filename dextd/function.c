@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The generic part of a simulated PCI function: config space with
+ * synthesised BAR registers, capabilities, interrupt fan-in and DMA through
+ * the DART into a client's memory.
+ */
+#include "function.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/parse.h"
+#include "server.h"
+
+#define PCI_VENDOR_ID		0x00
+#define PCI_DEVICE_ID		0x02
+#define PCI_COMMAND		0x04
+#define PCI_STATUS		0x06
+#define PCI_REVISION_ID		0x08
+#define PCI_CLASS_PROG		0x09
+#define PCI_HEADER_TYPE		0x0e
+#define PCI_BAR0		0x10
+#define PCI_BAR_END		0x28
+#define PCI_SUBSYSTEM_VENDOR_ID	0x2c
+#define PCI_SUBSYSTEM_ID	0x2e
+#define PCI_CAPABILITY_LIST	0x34
+#define PCI_INTERRUPT_PIN	0x3d
+
+#define PCI_COMMAND_MEMORY	0x0002
+#define PCI_COMMAND_MASTER	0x0004
+#define PCI_COMMAND_WMASK	0x0547	/* IO, MEM, BME, PERR, SERR, INTx disable */
+#define PCI_STATUS_CAP_LIST	0x0010
+#define PCI_STATUS_W1C		0xf900	/* the error bits */
+
+#define PCI_CAP_ID_PM		0x01
+#define PCI_CAP_ID_EXP		0x10
+#define PCI_CAP_ID_MSIX		0x11
+#define PCI_MSIX_CTRL_ENABLE	0x8000
+#define PCI_MSIX_CTRL_MASKALL	0x4000
+
+static void cfg_put(uint8_t *p, uint32_t off, unsigned int width, uint32_t v)
+{
+	for (unsigned int i = 0; i < width; i++)
+		p[off + i] = v >> (8 * i);
+}
+
+static uint32_t cfg_get(const uint8_t *p, uint32_t off, unsigned int width)
+{
+	uint32_t v = 0;
+
+	for (unsigned int i = 0; i < width; i++)
+		v |= (uint32_t)p[off + i] << (8 * i);
+	return v;
+}
+
+struct dext_function *fn_alloc(unsigned int bus, unsigned int dev, unsigned int fn,
+			       const struct dart_config *dart_cfg)
+{
+	struct dext_function *f = calloc(1, sizeof(*f));
+	struct dart_config dc = *dart_cfg;
+
+	if (!f)
+		return NULL;
+	f->bus = bus;
+	f->dev = dev;
+	f->fn = fn;
+	f->irq_memfd = -1;
+	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++)
+		f->bars[i].memfd = -1;
+	pthread_mutex_init(&f->lock, NULL);
+	f->self_pid = getpid();
+
+	dc.stream = bdf_pack(bus, dev, fn);
+	f->dart = dart_create(&dc);
+	if (!f->dart)
+		goto fail;
+
+	/* The interrupt state page lives in memory a client can map (type 7). */
+	f->irq_memfd = memfd_create("dext-irq-state", MFD_CLOEXEC);
+	if (f->irq_memfd < 0 || ftruncate(f->irq_memfd, DEXT_IRQ_STATE_SIZE) < 0)
+		goto fail;
+	f->irq = mmap(NULL, DEXT_IRQ_STATE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      f->irq_memfd, 0);
+	if (f->irq == MAP_FAILED) {
+		f->irq = NULL;
+		goto fail;
+	}
+	memset(f->irq->enabled, 0xff, sizeof(f->irq->enabled));
+
+	f->cfg_wmask[PCI_COMMAND] = PCI_COMMAND_WMASK & 0xff;
+	f->cfg_wmask[PCI_COMMAND + 1] = PCI_COMMAND_WMASK >> 8;
+	f->cfg_w1c[PCI_STATUS + 1] = PCI_STATUS_W1C >> 8;
+	f->config[PCI_HEADER_TYPE] = 0;
+	f->config[PCI_INTERRUPT_PIN] = 1;
+	f->cap_next = 0x40;
+	return f;
+fail:
+	fn_free(f);
+	return NULL;
+}
+
+void fn_free(struct dext_function *f)
+{
+	if (!f)
+		return;
+	if (f->ops && f->ops->destroy)
+		f->ops->destroy(f);
+	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++) {
+		if (f->bars[i].mem)
+			munmap(f->bars[i].mem, f->bars[i].size);
+		if (f->bars[i].memfd >= 0)
+			close(f->bars[i].memfd);
+	}
+	if (f->irq)
+		munmap(f->irq, DEXT_IRQ_STATE_SIZE);
+	if (f->irq_memfd >= 0)
+		close(f->irq_memfd);
+	dart_destroy(f->dart);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+void fn_set_identity(struct dext_function *f, uint16_t vendor, uint16_t device,
+		     uint32_t class_code, uint8_t revision)
+{
+	f->vendor = vendor;
+	f->device = device;
+	f->class_code = class_code & 0xffffff;
+	cfg_put(f->config, PCI_VENDOR_ID, 2, vendor);
+	cfg_put(f->config, PCI_DEVICE_ID, 2, device);
+	cfg_put(f->config, PCI_SUBSYSTEM_VENDOR_ID, 2, vendor);
+	cfg_put(f->config, PCI_SUBSYSTEM_ID, 2, device);
+	f->config[PCI_REVISION_ID] = revision;
+	cfg_put(f->config, PCI_CLASS_PROG, 3, class_code);
+}
+
+int fn_add_bar(struct dext_function *f, unsigned int bar, uint64_t size, uint8_t type,
+	       bool mappable)
+{
+	struct dext_bar *b = &f->bars[bar];
+	/* Where the host's PCI core put the BAR; its low bits are junk on purpose. */
+	uint64_t host_addr = 0xc0000000ull + ((uint64_t)bar << 24) + 0x5;
+
+	if (bar >= DEXT_BAR_COUNT || size < 16 || (size & (size - 1)) ||
+	    ((type & DEXT_BAR_TYPE_MEM64) && bar == DEXT_BAR_COUNT - 1))
+		return -EINVAL;
+	b->size = size;
+	b->type = type;
+	cfg_put(f->config, PCI_BAR0 + 4 * bar, 4, (uint32_t)host_addr);
+	if (type & DEXT_BAR_TYPE_MEM64)
+		cfg_put(f->config, PCI_BAR0 + 4 * (bar + 1), 4, (uint32_t)(host_addr >> 32));
+	if (!mappable)
+		return 0;
+	b->memfd = memfd_create("dext-bar", MFD_CLOEXEC);
+	if (b->memfd < 0 || ftruncate(b->memfd, (off_t)size) < 0)
+		return -errno;
+	b->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
+	if (b->mem == MAP_FAILED) {
+		b->mem = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+/* Links a new capability of len bytes into the list; returns its offset. */
+static int fn_add_cap(struct dext_function *f, uint8_t id, unsigned int len)
+{
+	uint8_t off = f->cap_next, *link = &f->config[PCI_CAPABILITY_LIST];
+
+	if (off + len > 0x100)
+		return -ENOSPC;
+	while (*link)
+		link = &f->config[*link + 1];
+	*link = off;
+	f->config[off] = id;
+	f->config[off + 1] = 0;
+	f->config[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	f->cap_next = (uint8_t)((off + len + 3) & ~3u);
+	return off;
+}
+
+int fn_add_msix(struct dext_function *f, unsigned int vectors, unsigned int bar,
+		uint32_t table_off, uint32_t pba_off)
+{
+	int off;
+
+	if (vectors == 0 || vectors > 2048 || bar >= DEXT_BAR_COUNT || !f->bars[bar].size ||
+	    (table_off & 7) || (pba_off & 7) ||
+	    table_off + 16ull * vectors > f->bars[bar].size ||
+	    pba_off + 8ull * ((vectors + 63) / 64) > f->bars[bar].size)
+		return -EINVAL;
+	off = fn_add_cap(f, PCI_CAP_ID_MSIX, 12);
+	if (off < 0)
+		return off;
+	cfg_put(f->config, off + 2, 2, vectors - 1);
+	cfg_put(f->config, off + 4, 4, table_off | bar);
+	cfg_put(f->config, off + 8, 4, pba_off | bar);
+	f->cfg_wmask[off + 3] = (PCI_MSIX_CTRL_ENABLE | PCI_MSIX_CTRL_MASKALL) >> 8;
+	f->msix_vectors = vectors;
+	return 0;
+}
+
+int fn_add_pcie(struct dext_function *f)
+{
+	int off = fn_add_cap(f, PCI_CAP_ID_EXP, 0x3c);
+
+	if (off < 0)
+		return off;
+	cfg_put(f->config, off + 2, 2, 0x0002);		/* version 2, endpoint */
+	cfg_put(f->config, off + 4, 4, 1u << 28);	/* DEVCAP: FLR */
+	cfg_put(f->config, off + 0x0c, 4, 0x00400c41);	/* LNKCAP: x4, gen1 */
+	cfg_put(f->config, off + 0x12, 2, 0x0041);	/* LNKSTA: x4, gen1 */
+	/* DEVCTL is the driver's to set (max payload, relaxed ordering, ...). */
+	cfg_put(f->cfg_wmask, off + 8, 2, 0x7fff);
+	return 0;
+}
+
+uint16_t fn_command(struct dext_function *f)
+{
+	return (uint16_t)cfg_get(f->config, PCI_COMMAND, 2);
+}
+
+/*
+ * The raw BAR registers hold where the host put the BAR, with junk in the
+ * low bits, so the dext answers with the type bits only (as the reference
+ * dext does); clients size BARs with GetBARInfo.
+ */
+static uint8_t fn_bar_reg_byte(struct dext_function *f, uint32_t off)
+{
+	unsigned int bar = (off - PCI_BAR0) / 4;
+	const struct dext_bar *b = &f->bars[bar];
+
+	if ((off & 3) || !b->size)
+		return 0;
+	return b->type & (DEXT_BAR_TYPE_IO | DEXT_BAR_TYPE_MEM64 | DEXT_BAR_TYPE_PREFETCH);
+}
+
+int fn_config_read(struct dext_function *f, uint32_t off, unsigned int width, uint32_t *val)
+{
+	uint32_t v = 0;
+
+	if ((width != 1 && width != 2 && width != 4) || off >= DEXT_CONFIG_SPACE_SIZE ||
+	    off + width > DEXT_CONFIG_SPACE_SIZE || (off & (width - 1)))
+		return -EINVAL;
+	for (unsigned int i = 0; i < width; i++) {
+		uint32_t o = off + i;
+		uint8_t byte = (o >= PCI_BAR0 && o < PCI_BAR_END) ? fn_bar_reg_byte(f, o)
+								 : f->config[o];
+		v |= (uint32_t)byte << (8 * i);
+	}
+	*val = v;
+	return 0;
+}
+
+int fn_config_write(struct dext_function *f, uint32_t off, unsigned int width, uint32_t val)
+{
+	if ((width != 1 && width != 2 && width != 4) || off >= DEXT_CONFIG_SPACE_SIZE ||
+	    off + width > DEXT_CONFIG_SPACE_SIZE || (off & (width - 1)))
+		return -EINVAL;
+	for (unsigned int i = 0; i < width; i++) {
+		uint32_t o = off + i;
+		uint8_t b = val >> (8 * i);
+
+		if (o >= PCI_BAR0 && o < PCI_BAR_END) {
+			/* macOS owns these; a write here is what the filter must stop. */
+			atomic_fetch_add(&f->stats.bar_reg_writes, 1);
+			continue;
+		}
+		f->config[o] = (f->config[o] & ~f->cfg_wmask[o]) | (b & f->cfg_wmask[o]);
+		f->config[o] &= ~(b & f->cfg_w1c[o]);
+	}
+	return 0;
+}
+
+/* Moves len bytes between local and the memory a DART mapping points at. */
+static int fn_dma(struct dext_function *f, uint64_t iova, void *buf, size_t len, size_t *done,
+		  enum dart_access acc)
+{
+	size_t moved = 0;
+	int r = 0;
+
+	if (!(fn_command(f) & PCI_COMMAND_MASTER)) {
+		r = -EIO;	/* bus master disabled: the request never leaves */
+		goto out;
+	}
+	while (moved < len) {
+		struct dart_xlate x;
+		struct iovec local, remote;
+		ssize_t n;
+
+		r = dart_translate(f->dart, iova + moved, len - moved, acc, &x);
+		if (r < 0)
+			break;
+		local.iov_base = (char *)buf + moved;
+		local.iov_len = x.contig;
+		remote.iov_base = (void *)(uintptr_t)x.target;
+		remote.iov_len = x.contig;
+		/* The mapping's cookie is the pid whose memory it maps. */
+		if (acc == DART_READ)
+			n = process_vm_readv((pid_t)(uintptr_t)x.cookie, &local, 1, &remote, 1, 0);
+		else
+			n = process_vm_writev((pid_t)(uintptr_t)x.cookie, &local, 1, &remote, 1, 0);
+		if (n < 0 || (size_t)n != x.contig) {
+			log_warn("%02x:%02x.%x: DMA %s of %zu bytes at IOVA 0x%llx: target memory unreachable",
+				 f->bus, f->dev, f->fn, acc == DART_READ ? "read" : "write",
+				 x.contig, (unsigned long long)(iova + moved));
+			if (n > 0)
+				moved += (size_t)n;
+			r = -EIO;
+			break;
+		}
+		moved += x.contig;
+	}
+out:
+	atomic_fetch_add(&f->stats.dma_bytes, moved);
+	if (done)
+		*done = moved;
+	return r;
+}
+
+int fn_dma_read(struct dext_function *f, uint64_t iova, void *buf, size_t len, size_t *done)
+{
+	return fn_dma(f, iova, buf, len, done, DART_READ);
+}
+
+int fn_dma_write(struct dext_function *f, uint64_t iova, const void *buf, size_t len,
+		 size_t *done)
+{
+	return fn_dma(f, iova, (void *)buf, len, done, DART_WRITE);
+}
+
+void fn_raise_irq(struct dext_function *f, unsigned int vector)
+{
+	unsigned int w = vector / 64;
+	uint64_t bit = 1ull << (vector % 64);
+
+	atomic_fetch_add(&f->stats.irqs, 1);
+	if (vector >= DEXT_MAX_IRQ_VECTORS || vector >= __atomic_load_n(&f->vectors, __ATOMIC_ACQUIRE) ||
+	    !(__atomic_load_n(&f->irq->enabled[w], __ATOMIC_ACQUIRE) & bit)) {
+		atomic_fetch_add(&f->stats.irqs_masked, 1);
+		return;
+	}
+	/* Pending first, then the wakeup: a waiter armed later sees the bit. */
+	__atomic_fetch_or(&f->irq->pending[w], bit, __ATOMIC_SEQ_CST);
+	atomic_store(&f->irq_notify, true);
+	dextd_notify(f->daemon);
+}
+
+bool fn_irq_pending(struct dext_function *f)
+{
+	for (unsigned int i = 0; i < DEXT_IRQ_WORDS; i++)
+		if (__atomic_load_n(&f->irq->pending[i], __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
+int fn_setup_interrupts(struct dext_function *f, void *owner, unsigned int *vectors)
+{
+	unsigned int n;
+
+	if (f->vectors)
+		return -EEXIST;
+	/* MSI-X table size, else MSI multiple message capable, else one. */
+	n = f->msix_vectors ? f->msix_vectors : f->msi_vectors ? f->msi_vectors : 1;
+	if (n > DEXT_MAX_IRQ_VECTORS)
+		n = DEXT_MAX_IRQ_VECTORS;
+	memset(f->irq->pending, 0, sizeof(f->irq->pending));
+	__atomic_store_n(&f->vectors, n, __ATOMIC_RELEASE);
+	f->irq_owner = owner;
+	*vectors = n;
+	return 0;
+}
+
+void fn_teardown_interrupts(struct dext_function *f)
+{
+	__atomic_store_n(&f->vectors, 0, __ATOMIC_RELEASE);
+	f->irq_owner = NULL;
+	memset(f->irq->pending, 0, sizeof(f->irq->pending));
+	memset(f->irq->enabled, 0xff, sizeof(f->irq->enabled));
+}
+
+void fn_reset(struct dext_function *f)
+{
+	uint8_t saved[DEXT_CONFIG_SPACE_SIZE];
+
+	/* IOPCIFamily saves and restores config space around the reset. */
+	memcpy(saved, f->config, sizeof(saved));
+	if (f->ops && f->ops->reset)
+		f->ops->reset(f);
+	memcpy(f->config, saved, sizeof(saved));
+	for (unsigned int i = 0; i < DEXT_IRQ_WORDS; i++)
+		__atomic_store_n(&f->irq->pending[i], 0, __ATOMIC_SEQ_CST);
+	atomic_fetch_add(&f->stats.resets, 1);
+}

@@ -1,0 +1,580 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The dext's external methods (selectors 0-17) and dextd's control
+ * operations, with the reference dext's semantics (docs/protocols.md).
+ * Runs on the main thread; takes fn->lock around device state.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <vfio-apple/dext-abi.h>
+#include <vfio-apple/dext-wire.h>
+
+#include "common/log.h"
+#include "function.h"
+#include "server.h"
+
+#define PCI_COMMAND_MEMORY	0x0002
+#define PCI_COMMAND_MASTER	0x0004
+
+/* Reads len bytes of a client's memory; the dext's "is this VA real" check. */
+static int client_read(pid_t pid, uint64_t va, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)va, .iov_len = len };
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+static void conn_free_dma_buffer(struct dext_conn *c)
+{
+	if (!c->dma_buffer.mem)
+		return;
+	dart_unmap(c->fn->dart, DEXT_BUFFER_OWNER(c), 0);
+	munmap(c->dma_buffer.mem, c->dma_buffer.size);
+	close(c->dma_buffer.memfd);
+	memset(&c->dma_buffer, 0, sizeof(c->dma_buffer));
+	c->dma_buffer.memfd = -1;
+}
+
+static void conn_unclaim(struct dext_conn *c)
+{
+	struct dext_function *fn = c->fn;
+
+	if (!c->claimed)
+		return;
+	c->claimed = false;
+	pthread_mutex_lock(&fn->lock);
+	/* The opener's Close: the device stops decoding and mastering. */
+	if (--fn->claims == 0)
+		fn->config[0x04] &= ~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	pthread_mutex_unlock(&fn->lock);
+}
+
+void dext_conn_release(struct dext_conn *c)
+{
+	struct dext_function *fn = c->fn;
+	size_t n;
+
+	if (!fn)
+		return;
+	c->wait_armed = false;
+	n = dart_unmap_owner(fn->dart, c->id);
+	conn_free_dma_buffer(c);
+	if (fn->irq_owner == c)
+		fn_teardown_interrupts(fn);
+	if (n || c->claimed)
+		log_info("%02x:%02x.%x: client pid %d gone: released %zu mapping%s%s",
+			 fn->bus, fn->dev, fn->fn, (int)c->pid, n, n == 1 ? "" : "s",
+			 c->claimed ? " and its claim" : "");
+	conn_unclaim(c);
+	c->fn = NULL;
+}
+
+static int m_get_identity(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	struct dext_function *fn = c->fn;
+
+	(void)in;
+	out[0] = fn->bus;
+	out[1] = fn->dev;
+	out[2] = fn->fn;
+	out[3] = fn->vendor;
+	out[4] = fn->device;
+	out[5] = fn->class_code;
+	return 0;
+}
+
+static int m_claim(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	struct dext_function *fn = c->fn;
+
+	(void)in;
+	(void)out;
+	if (c->claimed)
+		return 0;
+	c->claimed = true;
+	pthread_mutex_lock(&fn->lock);
+	/* First claim opens the device: memory space and bus master on. */
+	if (fn->claims++ == 0)
+		fn->config[0x04] |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	pthread_mutex_unlock(&fn->lock);
+	return 0;
+}
+
+static int m_terminate(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	(void)in;
+	(void)out;
+	log_info("%02x:%02x.%x: terminated by client pid %d", c->fn->bus, c->fn->dev,
+		 c->fn->fn, (int)c->pid);
+	c->fn->terminated = true;
+	dextd_drop_function_clients(c->daemon, c->fn, c);
+	c->closing = true;
+	return 0;
+}
+
+static int m_allocate_dma_buffer(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	uint64_t size = in[0], align = in[1] ? in[1] : DEXT_DMA_BUFFER_ALIGN_DEFAULT;
+	struct dart_map_result res;
+	uint64_t alloc;
+	void *mem;
+	int fd, r;
+
+	if (size == 0 || size > DEXT_DMA_BUFFER_MAX || (align & (align - 1)) ||
+	    align > DEXT_DART_PAGE_SIZE)
+		return -EINVAL;
+	alloc = (size + DEXT_DART_PAGE_SIZE - 1) & ~(DEXT_DART_PAGE_SIZE - 1);
+	fd = memfd_create("dext-dma-buffer", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)alloc) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	mem = mmap(NULL, alloc, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	conn_free_dma_buffer(c);	/* a new buffer replaces the old one */
+	r = dart_map(c->fn->dart, DEXT_BUFFER_OWNER(c), 0, (uint64_t)(uintptr_t)mem, alloc,
+		     (void *)(uintptr_t)c->fn->self_pid, &res);
+	if (r < 0) {
+		munmap(mem, alloc);
+		close(fd);
+		return r;
+	}
+	c->dma_buffer.memfd = fd;
+	c->dma_buffer.mem = mem;
+	c->dma_buffer.size = alloc;
+	c->dma_buffer.iova = res.iova;
+	out[0] = alloc;
+	out[1] = 0;		/* DMA flags: read and write */
+	out[2] = 1;		/* one segment behind the DART */
+	out[3] = res.iova;
+	out[4] = res.len;
+	out[5] = c->fn->class_code;
+	return 0;
+}
+
+static int m_free_dma_buffer(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	(void)in;
+	(void)out;
+	if (!c->dma_buffer.mem)
+		return -ENOENT;
+	conn_free_dma_buffer(c);
+	return 0;
+}
+
+static int m_register_dma_region(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	uint64_t key = in[0], va = in[1], size = in[2];
+	struct dart_map_result res;
+	uint8_t probe;
+	int r;
+
+	if (size == 0 || va == 0 || va + size < va)
+		return -EINVAL;
+	/* CreateMemoryDescriptorFromClient fails on memory the client lacks. */
+	if (client_read(c->pid, va, &probe, 1) || client_read(c->pid, va + size - 1, &probe, 1))
+		return -EFAULT;
+	r = dart_map(c->fn->dart, c->id, key, va, size, (void *)(uintptr_t)c->pid, &res);
+	if (r < 0) {
+		log_debug("%02x:%02x.%x: RegisterDMARegion key 0x%llx size 0x%llx: %s",
+			  c->fn->bus, c->fn->dev, c->fn->fn, (unsigned long long)key,
+			  (unsigned long long)size, strerror(-r));
+		return r;
+	}
+	out[0] = 1;
+	out[1] = res.iova;
+	out[2] = res.len;
+	return 0;
+}
+
+static int m_unregister_dma_region(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	(void)out;
+	return dart_unmap(c->fn->dart, c->id, in[0]);
+}
+
+static int m_probe_dma_region(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	uint64_t target, value = 0;
+	void *cookie;
+	int r;
+
+	/* All 8 bytes must lie inside the region. */
+	if (in[1] > UINT64_MAX - sizeof(value))
+		return -EINVAL;
+	r = dart_key_target(c->fn->dart, c->id, in[0], in[1] + sizeof(value) - 1, &target, &cookie);
+	if (r < 0)
+		return r;
+	r = dart_key_target(c->fn->dart, c->id, in[0], in[1], &target, &cookie);
+	if (r < 0 || client_read((pid_t)(uintptr_t)cookie, target, &value, sizeof(value)))
+		return -EFAULT;
+	out[0] = value;
+	return 0;
+}
+
+static int m_config_read(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	uint32_t v;
+	int r;
+
+	if (in[0] > DEXT_CONFIG_SPACE_SIZE || in[1] > 4)
+		return -EINVAL;
+	pthread_mutex_lock(&c->fn->lock);
+	r = fn_config_read(c->fn, (uint32_t)in[0], (unsigned int)in[1], &v);
+	pthread_mutex_unlock(&c->fn->lock);
+	out[0] = v;
+	return r;
+}
+
+static int m_config_write(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	int r;
+
+	(void)out;
+	if (in[0] > DEXT_CONFIG_SPACE_SIZE || in[1] > 4 || in[2] > UINT32_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&c->fn->lock);
+	r = fn_config_write(c->fn, (uint32_t)in[0], (unsigned int)in[1], (uint32_t)in[2]);
+	pthread_mutex_unlock(&c->fn->lock);
+	return r;
+}
+
+static int m_get_bar_info(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	const struct dext_bar *b;
+
+	if (in[0] >= DEXT_BAR_COUNT)
+		return -EINVAL;
+	b = &c->fn->bars[in[0]];
+	out[0] = in[0];
+	out[1] = b->size;
+	out[2] = b->size ? b->type : 0;
+	return 0;
+}
+
+static int mmio_check(struct dext_conn *c, uint64_t bar, uint64_t off, uint64_t width)
+{
+	if (bar >= DEXT_BAR_COUNT || !c->fn->bars[bar].size ||
+	    (width != 1 && width != 2 && width != 4 && width != 8) ||
+	    off >= c->fn->bars[bar].size || off + width > c->fn->bars[bar].size ||
+	    (off & (width - 1)))
+		return -EINVAL;
+	return 0;
+}
+
+static int m_mmio_read(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	struct dext_function *fn = c->fn;
+	const struct dext_bar *b;
+	uint64_t v = 0;
+	int r = mmio_check(c, in[0], in[1], in[2]);
+
+	if (r < 0)
+		return r;
+	b = &fn->bars[in[0]];
+	pthread_mutex_lock(&fn->lock);
+	if (b->mem)
+		memcpy(&v, (const uint8_t *)b->mem + in[1], in[2]);
+	else
+		r = fn->ops->mmio_read(fn, (unsigned int)in[0], in[1], (unsigned int)in[2], &v);
+	pthread_mutex_unlock(&fn->lock);
+	out[0] = v;
+	return r;
+}
+
+static int m_mmio_write(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	struct dext_function *fn = c->fn;
+	const struct dext_bar *b;
+	int r = mmio_check(c, in[0], in[1], in[2]);
+
+	(void)out;
+	if (r < 0)
+		return r;
+	if (in[2] < 8 && (in[3] >> (8 * in[2])))
+		return -EINVAL;	/* value wider than the access */
+	b = &fn->bars[in[0]];
+	pthread_mutex_lock(&fn->lock);
+	if (!(fn_command(fn) & PCI_COMMAND_MEMORY))
+		r = 0;	/* memory decoding off: the write goes nowhere */
+	else if (b->mem)
+		memcpy((uint8_t *)b->mem + in[1], &in[3], in[2]);
+	else
+		r = fn->ops->mmio_write(fn, (unsigned int)in[0], in[1], (unsigned int)in[2], in[3]);
+	pthread_mutex_unlock(&fn->lock);
+	return r;
+}
+
+static int m_setup_interrupts(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	unsigned int n;
+	int r;
+
+	(void)in;
+	r = fn_setup_interrupts(c->fn, c, &n);
+	out[0] = n;
+	return r;
+}
+
+static int m_check_interrupt(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	struct dext_function *fn = c->fn;
+
+	(void)in;
+	if (!fn->vectors)
+		return -EAGAIN;
+	for (unsigned int i = 0; i < DEXT_IRQ_WORDS; i++)
+		out[i] = __atomic_exchange_n(&fn->irq->pending[i], 0, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static int m_wait_interrupt(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	(void)in;
+	(void)out;
+	if (!c->fn->vectors)
+		return -EAGAIN;
+	if (c->wait_armed)
+		return -EBUSY;
+	/* Armed; completed after this reply, at once if bits are pending. */
+	c->wait_armed = true;
+	return 0;
+}
+
+static int m_set_irq_mask(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	(void)out;
+	for (unsigned int i = 0; i < DEXT_IRQ_WORDS; i++)
+		__atomic_store_n(&c->fn->irq->enabled[i], in[i], __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static int m_reset_device(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	(void)in;
+	(void)out;
+	pthread_mutex_lock(&c->fn->lock);
+	fn_reset(c->fn);
+	pthread_mutex_unlock(&c->fn->lock);
+	log_info("%02x:%02x.%x: reset by client pid %d", c->fn->bus, c->fn->dev, c->fn->fn,
+		 (int)c->pid);
+	return 0;
+}
+
+typedef int (*method_fn)(struct dext_conn *c, const uint64_t *in, uint64_t *out);
+
+static const struct {
+	method_fn fn;
+	bool needs_claim;
+} methods[DEXT_SEL_COUNT] = {
+	[DEXT_SEL_GET_IDENTITY] = { m_get_identity, false },
+	[DEXT_SEL_CLAIM] = { m_claim, false },
+	[DEXT_SEL_TERMINATE] = { m_terminate, false },
+	[DEXT_SEL_ALLOCATE_DMA_BUFFER] = { m_allocate_dma_buffer, true },
+	[DEXT_SEL_FREE_DMA_BUFFER] = { m_free_dma_buffer, false },
+	[DEXT_SEL_REGISTER_DMA_REGION] = { m_register_dma_region, true },
+	[DEXT_SEL_UNREGISTER_DMA_REGION] = { m_unregister_dma_region, false },
+	[DEXT_SEL_PROBE_DMA_REGION] = { m_probe_dma_region, false },
+	[DEXT_SEL_CONFIG_READ] = { m_config_read, false },
+	[DEXT_SEL_CONFIG_WRITE] = { m_config_write, true },
+	[DEXT_SEL_GET_BAR_INFO] = { m_get_bar_info, false },
+	[DEXT_SEL_MMIO_READ] = { m_mmio_read, true },
+	[DEXT_SEL_MMIO_WRITE] = { m_mmio_write, true },
+	[DEXT_SEL_SETUP_INTERRUPTS] = { m_setup_interrupts, true },
+	[DEXT_SEL_CHECK_INTERRUPT] = { m_check_interrupt, false },
+	[DEXT_SEL_WAIT_INTERRUPT] = { m_wait_interrupt, false },
+	[DEXT_SEL_SET_IRQ_MASK] = { m_set_irq_mask, true },
+	[DEXT_SEL_RESET_DEVICE] = { m_reset_device, true },
+};
+
+static int handle_call(struct dext_conn *c, const struct dext_msg *req, uint64_t *out,
+		       uint16_t *n_out)
+{
+	const struct dext_selector_info *info = dext_selector_info(req->hdr.op);
+	int r;
+
+	if (!info)
+		return -EOPNOTSUPP;
+	/* IOKit checks the scalar counts against the dispatch table. */
+	if (req->hdr.n_scalars != info->scalars_in || req->hdr.n_out < info->scalars_out)
+		return -EINVAL;
+	if (!c->fn)
+		return -ENOTCONN;
+	if (c->fn->terminated)
+		return -ENODEV;
+	if (methods[req->hdr.op].needs_claim && !c->claimed)
+		return -EPERM;
+	r = methods[req->hdr.op].fn(c, req->scalars, out);
+	if (r == 0)
+		*n_out = info->scalars_out;
+	return r;
+}
+
+static int ctl_status(struct dext_conn *c, uint64_t index, uint64_t *out, uint16_t *n_out)
+{
+	struct dext_function *fn = dextd_function_at(c->daemon, (unsigned int)index);
+	struct dart_stats st;
+
+	if (index > UINT32_MAX || !fn)
+		return -ENOENT;
+	dart_get_stats(fn->dart, &st);
+	out[DEXT_STATUS_BDF] = fn->bus << 8 | fn->dev << 3 | fn->fn;
+	out[DEXT_STATUS_CLAIMS] = fn->claims;
+	out[DEXT_STATUS_CLIENTS] = dextd_function_clients(c->daemon, fn);
+	out[DEXT_STATUS_VECTORS] = fn->vectors;
+	out[DEXT_STATUS_MAPPINGS] = st.live_mappings;
+	out[DEXT_STATUS_BYTES] = st.live_bytes;
+	out[DEXT_STATUS_PEAK_MAPPINGS] = st.peak_mappings;
+	out[DEXT_STATUS_PEAK_BYTES] = st.peak_bytes;
+	out[DEXT_STATUS_FAULTS] = st.faults;
+	out[DEXT_STATUS_IRQS] = atomic_load(&fn->stats.irqs);
+	out[DEXT_STATUS_RESETS] = atomic_load(&fn->stats.resets);
+	out[DEXT_STATUS_BAR_WRITES] = atomic_load(&fn->stats.bar_reg_writes);
+	*n_out = DEXT_STATUS_COUNT;
+	return 0;
+}
+
+static int ctl_map_memory(struct dext_conn *c, uint64_t type, uint64_t *out, uint16_t *n_out,
+			  int *fd_out)
+{
+	struct dext_function *fn = c->fn;
+	uint64_t size;
+	int fd;
+
+	if (!fn)
+		return -ENOTCONN;
+	if (type == DEXT_MEM_DMA_BUFFER) {
+		if (!c->dma_buffer.mem)
+			return -EAGAIN;
+		fd = c->dma_buffer.memfd;
+		size = c->dma_buffer.size;
+	} else if (type >= DEXT_MEM_BAR0 && type <= DEXT_MEM_BAR5) {
+		const struct dext_bar *b = &fn->bars[type - DEXT_MEM_BAR0];
+
+		if (!b->size)
+			return -ENOENT;
+		if (b->memfd < 0)
+			return -EOPNOTSUPP;	/* trapped: use MMIORead/MMIOWrite */
+		fd = b->memfd;
+		size = b->size;
+	} else if (type == DEXT_MEM_IRQ_STATE) {
+		fd = fn->irq_memfd;
+		size = DEXT_IRQ_STATE_SIZE;
+	} else {
+		return -EINVAL;
+	}
+	*fd_out = dup(fd);
+	if (*fd_out < 0)
+		return -errno;
+	out[0] = size;
+	out[1] = 0;
+	*n_out = 2;
+	return 0;
+}
+
+static int handle_control(struct dext_conn *c, const struct dext_msg *req, uint64_t *out,
+			  uint16_t *n_out, int *fd_out)
+{
+	static const uint8_t n_in[] = {
+		[DEXT_CTL_HELLO] = 1, [DEXT_CTL_ENUM] = 1, [DEXT_CTL_OPEN] = 3,
+		[DEXT_CTL_MAP_MEMORY] = 1, [DEXT_CTL_STATUS] = 1, [DEXT_CTL_FAULT] = 2,
+	};
+	static const uint8_t n_res[] = {
+		[DEXT_CTL_HELLO] = 2, [DEXT_CTL_ENUM] = 6, [DEXT_CTL_OPEN] = 0,
+		[DEXT_CTL_MAP_MEMORY] = 2, [DEXT_CTL_STATUS] = DEXT_STATUS_COUNT,
+		[DEXT_CTL_FAULT] = 4,
+	};
+	const uint64_t *in = req->scalars;
+	unsigned int op = req->hdr.op;
+	struct dext_function *fn;
+	struct dart_fault fault;
+	int r;
+
+	if (op == 0 || op >= sizeof(n_in))
+		return -EOPNOTSUPP;
+	if (req->hdr.n_scalars != n_in[op] || req->hdr.n_out < n_res[op])
+		return -EINVAL;
+
+	switch (op) {
+	case DEXT_CTL_HELLO:
+		if (in[0] != DEXT_WIRE_VERSION)
+			return -EPROTONOSUPPORT;
+		out[0] = DEXT_WIRE_VERSION;
+		out[1] = dextd_function_count(c->daemon);
+		*n_out = 2;
+		return 0;
+	case DEXT_CTL_ENUM:
+		for (unsigned int i = 0, seen = 0; (fn = dextd_function_at(c->daemon, i)); i++) {
+			if (fn->terminated || seen++ != in[0])
+				continue;
+			out[0] = fn->bus;
+			out[1] = fn->dev;
+			out[2] = fn->fn;
+			out[3] = fn->vendor;
+			out[4] = fn->device;
+			out[5] = fn->class_code;
+			*n_out = 6;
+			return 0;
+		}
+		return -ENOENT;
+	case DEXT_CTL_OPEN:
+		if (c->fn)
+			return -EBUSY;
+		if (in[0] > 0xff || in[1] > 0x1f || in[2] > 7)
+			return -EINVAL;
+		fn = dextd_function_find(c->daemon, (unsigned int)in[0], (unsigned int)in[1],
+					 (unsigned int)in[2]);
+		if (!fn || fn->terminated)
+			return -ENODEV;
+		c->fn = fn;
+		log_info("%02x:%02x.%x: opened by client pid %d", fn->bus, fn->dev, fn->fn,
+			 (int)c->pid);
+		return 0;
+	case DEXT_CTL_MAP_MEMORY:
+		return ctl_map_memory(c, in[0], out, n_out, fd_out);
+	case DEXT_CTL_STATUS:
+		return ctl_status(c, in[0], out, n_out);
+	case DEXT_CTL_FAULT:
+		fn = in[0] <= UINT32_MAX ? dextd_function_at(c->daemon, (unsigned int)in[0]) : NULL;
+		if (!fn)
+			return -ENOENT;
+		r = dart_fault_get(fn->dart, in[1], &fault);
+		if (r < 0)
+			return r;
+		out[0] = fault.seq;
+		out[1] = fault.stream;
+		out[2] = fault.iova;
+		out[3] = fault.access;
+		*n_out = 4;
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+int dext_handle_request(struct dext_conn *conn, const struct dext_msg *req, uint64_t *out,
+			uint16_t *n_out, int *fd_out)
+{
+	*n_out = 0;
+	*fd_out = -1;
+	switch (req->hdr.type) {
+	case DEXT_MSG_CALL:
+		return handle_call(conn, req, out, n_out);
+	case DEXT_MSG_CONTROL:
+		return handle_control(conn, req, out, n_out, fd_out);
+	default:
+		return -EPROTO;	/* a client does not send replies */
+	}
+}

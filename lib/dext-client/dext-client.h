@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Client library for the dext user-client interface (dext-abi.h) over
+ * dextd's socket. One struct dext_client is one user client, bound to one
+ * PCI function by dext_client_open().
+ *
+ * Every function returns 0 or a negative errno (the dext's return codes
+ * translated as in dext-abi.h); -ECONNRESET means dextd went away and the
+ * client is unusable. Calls are synchronous. WaitInterrupt is the one
+ * asynchronous method: dext_wait_interrupt() arms it, and its completion
+ * is noticed by any later call or by dext_client_dispatch() when
+ * dext_client_fd() is readable; dext_client_take_wakeup() reports it.
+ *
+ * Not thread-safe: use one client per thread, or serialise.
+ */
+#ifndef VFIO_APPLE_DEXT_CLIENT_H
+#define VFIO_APPLE_DEXT_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vfio-apple/dext-abi.h>
+#include <vfio-apple/dext-wire.h>
+
+struct dext_client;
+
+struct dext_identity {
+	unsigned int bus, dev, fn;
+	uint16_t vendor, device;
+	uint32_t class_code;
+};
+
+struct dext_bar_info {
+	uint32_t memory_index;
+	uint64_t size;		/* 0: BAR not implemented */
+	uint8_t type;		/* DEXT_BAR_TYPE_* */
+};
+
+struct dext_fault_info {
+	uint64_t seq, iova;
+	uint32_t stream;
+	uint32_t access;	/* 1 device read, 2 device write */
+};
+
+/* The socket dextd serves by default: $VFIO_APPLE_DEXT_SOCKET, else /run/vfio-apple/dextd.sock. */
+const char *dext_default_socket(void);
+
+/* Connects and checks the wire version. timeout_ms bounds every reply (0 = 30 s). */
+int dext_client_connect(const char *path, unsigned int timeout_ms, struct dext_client **out);
+void dext_client_close(struct dext_client *c);
+/* Readable when a deferred reply (a WaitInterrupt completion) has arrived. */
+int dext_client_fd(const struct dext_client *c);
+
+/* Control: enumerate, bind, map memory, daemon status. */
+int dext_client_count(struct dext_client *c, unsigned int *n);
+int dext_client_enum(struct dext_client *c, unsigned int index, struct dext_identity *id);
+int dext_client_open(struct dext_client *c, unsigned int bus, unsigned int dev, unsigned int fn);
+/* An fd for memory type (dext_memory_type) to mmap at *offset for *size bytes. */
+int dext_client_map_memory(struct dext_client *c, unsigned int type, int *fd, uint64_t *size,
+			   uint64_t *offset);
+int dext_client_status(struct dext_client *c, unsigned int index,
+		       uint64_t out[DEXT_STATUS_COUNT]);
+/* The n-th most recent DART fault of function index (0 = newest). */
+int dext_client_fault(struct dext_client *c, unsigned int index, unsigned int n,
+		      struct dext_fault_info *f);
+
+/* A raw selector call: exactly the scalar counts of dext-abi.h. */
+int dext_call(struct dext_client *c, uint32_t selector, const uint64_t *in, uint32_t n_in,
+	      uint64_t *out, uint32_t n_out);
+
+/* Typed selectors. */
+int dext_get_identity(struct dext_client *c, struct dext_identity *id);
+int dext_claim(struct dext_client *c);
+int dext_terminate(struct dext_client *c);
+int dext_allocate_dma_buffer(struct dext_client *c, uint64_t size, uint64_t align,
+			     uint64_t *bus_addr, uint64_t *bus_len, uint64_t *alloc_size);
+int dext_free_dma_buffer(struct dext_client *c);
+int dext_register_dma(struct dext_client *c, uint64_t key, const void *va, uint64_t size,
+		      uint64_t *bus_addr, uint64_t *bus_len);
+int dext_unregister_dma(struct dext_client *c, uint64_t key);
+int dext_probe_dma(struct dext_client *c, uint64_t key, uint64_t offset, uint64_t *value);
+int dext_config_read(struct dext_client *c, uint32_t off, unsigned int width, uint32_t *val);
+int dext_config_write(struct dext_client *c, uint32_t off, unsigned int width, uint32_t val);
+int dext_bar_info(struct dext_client *c, unsigned int bar, struct dext_bar_info *info);
+int dext_mmio_read(struct dext_client *c, uint32_t memory_index, uint64_t off,
+		   unsigned int width, uint64_t *val);
+int dext_mmio_write(struct dext_client *c, uint32_t memory_index, uint64_t off,
+		    unsigned int width, uint64_t val);
+int dext_setup_interrupts(struct dext_client *c, unsigned int *vectors);
+int dext_check_interrupt(struct dext_client *c, uint64_t pending[DEXT_IRQ_WORDS]);
+int dext_set_irq_mask(struct dext_client *c, const uint64_t enabled[DEXT_IRQ_WORDS]);
+int dext_reset_device(struct dext_client *c);
+
+/* Arms WaitInterrupt (-EBUSY if armed). Its completion sets the wakeup flag. */
+int dext_wait_interrupt(struct dext_client *c);
+/* Reads replies that arrived without being asked for; never blocks. */
+int dext_client_dispatch(struct dext_client *c);
+/* True once per completed WaitInterrupt. */
+bool dext_client_take_wakeup(struct dext_client *c);
+bool dext_client_wait_armed(const struct dext_client *c);
+
+#endif /* VFIO_APPLE_DEXT_CLIENT_H */

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Starts a real dextd for a test and stops it. Readiness is the daemon's
+ * --ready-fd line, so tests never sleep waiting for it.
+ */
+#ifndef TESTS_DEXTD_HARNESS_H
+#define TESTS_DEXTD_HARNESS_H
+
+#include <sys/types.h>
+
+struct dextd_proc {
+	pid_t pid;
+	char dir[64];		/* private temporary directory */
+	char socket[128];
+};
+
+/*
+ * Runs the dextd binary (path from $DEXTD, else argv0-relative default)
+ * with the given --function specs (NULL-terminated). Returns 0 or -errno.
+ */
+int dextd_start(struct dextd_proc *p, const char *const *functions);
+/* SIGTERM, wait, remove the directory. Returns the exit status or -1. */
+int dextd_stop(struct dextd_proc *p);
+
+#endif /* TESTS_DEXTD_HARNESS_H */

@@ -1,0 +1,965 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Conformance of dextd to the dext interface (dext-abi.h, dext-wire.h):
+ * every selector, its bad arguments, the limits, interrupt wakeups and
+ * cleanup after a client dies. Each group runs against a real dextd.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <vfio-apple/dmatest-regs.h>
+
+#include "common/dext-msg.h"
+#include "dext-client/dext-client.h"
+#include "dextd-harness.h"
+
+#define PAGE		16384ull
+#define WAIT_MS		10000	/* bound on any wait; a hang fails the test */
+
+static struct dextd_proc daemon_proc;
+
+/* 01:00.0 default limits; 02:00.0 larger byte limit; 03:00.0 to terminate. */
+static const char *const functions[] = {
+	"dmatest,bdf=01:00.0",
+	"dmatest,bdf=02:00.0,max-bytes=4G,iova-bits=36",
+	"dmatest,bdf=03:00.0",
+	NULL,
+};
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return dextd_start(&daemon_proc, functions);
+}
+
+static int group_teardown(void **state)
+{
+	int st;
+
+	(void)state;
+	st = dextd_stop(&daemon_proc);
+	/* dextd must exit cleanly on SIGTERM. */
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static struct dext_client *connect_fn(unsigned int bus, bool claim)
+{
+	struct dext_client *c;
+
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
+	assert_int_equal(dext_client_open(c, bus, 0, 0), 0);
+	if (claim)
+		assert_int_equal(dext_claim(c), 0);
+	return c;
+}
+
+static void status_of(struct dext_client *c, unsigned int index, uint64_t *s)
+{
+	assert_int_equal(dext_client_status(c, index, s), 0);
+}
+
+/* Anonymous memory aligned to the 16 KiB DART page (mmap gives 4 KiB). */
+static void *map_anon_prot(size_t len, int prot, int flags)
+{
+	char *p = mmap(NULL, len + PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+	uintptr_t head;
+
+	assert_true(p != MAP_FAILED);
+	head = (PAGE - (uintptr_t)p % PAGE) % PAGE;
+	if (head)
+		munmap(p, head);
+	munmap(p + head + len, PAGE - head);
+	return p + head;
+}
+
+static void *map_anon(size_t len)
+{
+	return map_anon_prot(len, PROT_READ | PROT_WRITE, 0);
+}
+
+/* Waits for the armed WaitInterrupt to complete; fails the test on timeout. */
+static void wait_wakeup(struct dext_client *c)
+{
+	struct pollfd p = { .fd = dext_client_fd(c), .events = POLLIN };
+
+	while (!dext_client_take_wakeup(c)) {
+		assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+		assert_int_equal(dext_client_dispatch(c), 0);
+	}
+}
+
+static void dmatest_start(struct dext_client *c, uint32_t cmd, uint64_t src, uint64_t dst,
+			  uint64_t len, uint32_t pattern, uint32_t vector)
+{
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_SRC, 8, src), 0);
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_DST, 8, dst), 0);
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_LEN, 8, len), 0);
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_PATTERN, 4, pattern), 0);
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_VECTOR, 4, vector), 0);
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_CMD, 4, cmd), 0);
+}
+
+/* Waits until the engine has finished its operation (and raised its vector). */
+static void dmatest_wait_idle(struct dext_client *c)
+{
+	uint64_t status;
+
+	do {
+		assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_STATUS, 4, &status), 0);
+	} while (status & DMATEST_STATUS_BUSY);
+}
+
+/* Runs one dmatest operation to its interrupt; returns STATUS. */
+static uint32_t dmatest_run(struct dext_client *c, uint32_t cmd, uint64_t src, uint64_t dst,
+			    uint64_t len, uint32_t pattern, unsigned int vector)
+{
+	uint64_t pending[DEXT_IRQ_WORDS], status;
+
+	assert_int_equal(dext_wait_interrupt(c), 0);
+	dmatest_start(c, cmd, src, dst, len, pattern, vector);
+	wait_wakeup(c);
+	assert_int_equal(dext_check_interrupt(c, pending), 0);
+	assert_true(pending[0] & (1ull << vector));
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_STATUS, 4, &status), 0);
+	return (uint32_t)status;
+}
+
+/* ---- control operations ---- */
+
+static void test_enum_lists_functions(void **state)
+{
+	struct dext_client *c;
+	struct dext_identity id;
+	unsigned int n;
+
+	(void)state;
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
+	assert_int_equal(dext_client_count(c, &n), 0);
+	assert_true(n >= 2);
+	assert_int_equal(dext_client_enum(c, 0, &id), 0);
+	assert_int_equal(id.bus, 1);
+	assert_int_equal(id.vendor, DMATEST_VENDOR_ID);
+	assert_int_equal(id.device, DMATEST_DEVICE_ID);
+	assert_int_equal(id.class_code, DMATEST_CLASS);
+	assert_int_equal(dext_client_enum(c, 64, &id), -ENOENT);
+	dext_client_close(c);
+}
+
+static void test_socket_mode_is_0600(void **state)
+{
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(stat(daemon_proc.socket, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_open_errors(void **state)
+{
+	struct dext_client *c;
+	struct dext_identity id;
+
+	(void)state;
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
+	/* A selector before OPEN has no function to act on. */
+	assert_int_equal(dext_get_identity(c, &id), -ENOTCONN);
+	assert_int_equal(dext_client_open(c, 9, 0, 0), -ENODEV);
+	assert_int_equal(dext_client_open(c, 0x100, 0, 0), -EINVAL);
+	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
+	assert_int_equal(dext_client_open(c, 2, 0, 0), -EBUSY);
+	assert_int_equal(dext_get_identity(c, &id), 0);
+	assert_int_equal(id.bus, 1);
+	assert_int_equal(id.dev, 0);
+	assert_int_equal(id.fn, 0);
+	dext_client_close(c);
+}
+
+static void test_malformed_messages_keep_daemon_serving(void **state)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct dext_client *c;
+	struct dext_msg m;
+	unsigned int n;
+	char junk[40];
+	int fd;
+
+	(void)state;
+	strcpy(addr.sun_path, daemon_proc.socket);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	/* Short, lying size field, too many scalars, unknown type. */
+	memset(junk, 0xa5, sizeof(junk));
+	assert_true(send(fd, junk, 3, 0) == 3);
+	assert_true(send(fd, junk, sizeof(junk), 0) == sizeof(junk));
+	dext_msg_request(&m, DEXT_MSG_CONTROL, DEXT_CTL_HELLO, 1, NULL, 0, 2);
+	m.hdr.n_scalars = 200;
+	assert_true(send(fd, &m, sizeof(m.hdr), 0) == sizeof(m.hdr));
+	dext_msg_request(&m, 77, DEXT_CTL_HELLO, 1, NULL, 0, 2);
+	assert_true(send(fd, &m, m.hdr.size, 0) == (ssize_t)m.hdr.size);
+	/* A reply type from a client is refused with an error, not obeyed. */
+	dext_msg_request(&m, DEXT_MSG_REPLY, DEXT_CTL_HELLO, 5, NULL, 0, 0);
+	assert_true(send(fd, &m, m.hdr.size, 0) == (ssize_t)m.hdr.size);
+	assert_true(recv(fd, &m, sizeof(m), 0) == (ssize_t)sizeof(m.hdr));
+	assert_int_equal(m.hdr.id, 5);
+	assert_int_equal(m.hdr.error, -EPROTO);
+	close(fd);
+
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
+	assert_int_equal(dext_client_count(c, &n), 0);
+	dext_client_close(c);
+}
+
+/* ---- selector argument checking ---- */
+
+static void test_unknown_selector_unsupported(void **state)
+{
+	struct dext_client *c = connect_fn(1, false);
+	uint64_t out[4];
+
+	(void)state;
+	assert_int_equal(dext_call(c, DEXT_SEL_COUNT, NULL, 0, out, 0), -EOPNOTSUPP);
+	assert_int_equal(dext_call(c, 1000, NULL, 0, out, 0), -EOPNOTSUPP);
+	assert_int_equal(dext_call(c, 0xffff, NULL, 0, out, 4), -EOPNOTSUPP);
+	dext_client_close(c);
+}
+
+static void test_every_selector_checks_scalar_counts(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t in[DEXT_WIRE_MAX_SCALARS] = { 0 }, out[DEXT_WIRE_MAX_SCALARS];
+
+	(void)state;
+	for (uint32_t sel = 0; sel < DEXT_SEL_COUNT; sel++) {
+		const struct dext_selector_info *info = dext_selector_info(sel);
+
+		/* One input too many. */
+		assert_int_equal(dext_call(c, sel, in, info->scalars_in + 1u, out,
+					   info->scalars_out), -EINVAL);
+		/* One input too few. */
+		if (info->scalars_in)
+			assert_int_equal(dext_call(c, sel, in, info->scalars_in - 1u, out,
+						   info->scalars_out), -EINVAL);
+		/* Room for fewer outputs than the method gives. */
+		if (info->scalars_out)
+			assert_int_equal(dext_call(c, sel, in, info->scalars_in, out,
+						   info->scalars_out - 1u), -EINVAL);
+	}
+	dext_client_close(c);
+}
+
+static void test_methods_need_claim(void **state)
+{
+	struct dext_client *c = connect_fn(1, false);
+	uint64_t v, bus, len;
+	unsigned int n;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(dext_register_dma(c, 1, buf, sizeof(buf), &bus, &len), -EPERM);
+	assert_int_equal(dext_mmio_read(c, 0, 0, 4, &v), -EPERM);
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_SRC, 4, 1), -EPERM);
+	assert_int_equal(dext_config_write(c, 4, 2, 6), -EPERM);
+	assert_int_equal(dext_setup_interrupts(c, &n), -EPERM);
+	assert_int_equal(dext_reset_device(c), -EPERM);
+	dext_client_close(c);
+}
+
+/* ---- claim, config space, BARs ---- */
+
+static void test_claim_is_shared_and_enables_device(void **state)
+{
+	struct dext_client *a = connect_fn(2, false), *b, *obs;
+	uint32_t cmd;
+	uint64_t s[DEXT_STATUS_COUNT];
+
+	(void)state;
+	assert_int_equal(dext_config_read(a, 4, 2, &cmd), 0);
+	assert_int_equal(cmd & 6, 0);
+	assert_int_equal(dext_claim(a), 0);
+	assert_int_equal(dext_claim(a), 0);	/* idempotent per client */
+	assert_int_equal(dext_config_read(a, 4, 2, &cmd), 0);
+	assert_int_equal(cmd & 6, 6);	/* memory space + bus master */
+	b = connect_fn(2, true);
+	status_of(b, 1, s);
+	assert_int_equal(s[DEXT_STATUS_CLAIMS], 2);
+	dext_client_close(a);
+	assert_int_equal(dext_config_read(b, 4, 2, &cmd), 0);
+	assert_int_equal(cmd & 6, 6);
+	dext_client_close(b);
+	obs = connect_fn(2, false);
+	status_of(obs, 1, s);
+	assert_int_equal(s[DEXT_STATUS_CLAIMS], 0);
+	assert_int_equal(dext_config_read(obs, 4, 2, &cmd), 0);
+	assert_int_equal(cmd & 6, 0);	/* last release closes the device */
+	dext_client_close(obs);
+}
+
+static void test_config_read_synthesises_bars(void **state)
+{
+	struct dext_client *c = connect_fn(1, false);
+	uint32_t v;
+
+	(void)state;
+	assert_int_equal(dext_config_read(c, 0, 2, &v), 0);
+	assert_int_equal(v, DMATEST_VENDOR_ID);
+	assert_int_equal(dext_config_read(c, 0, 4, &v), 0);
+	assert_int_equal(v, (uint32_t)DMATEST_DEVICE_ID << 16 | DMATEST_VENDOR_ID);
+	/* Type bits only: BAR0 32-bit mem, BAR2 64-bit prefetchable, BAR3 its upper half. */
+	assert_int_equal(dext_config_read(c, 0x10, 4, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(dext_config_read(c, 0x18, 4, &v), 0);
+	assert_int_equal(v, DEXT_BAR_TYPE_MEM64 | DEXT_BAR_TYPE_PREFETCH);
+	assert_int_equal(dext_config_read(c, 0x1c, 4, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(dext_config_read(c, 0x14, 4, &v), 0);	/* BAR1 absent */
+	assert_int_equal(v, 0);
+	assert_int_equal(dext_config_read(c, 0x20, 4, &v), 0);
+	assert_int_equal(v, 0);
+	/* MSI-X capability: table size 3 (4 vectors). */
+	assert_int_equal(dext_config_read(c, 0x34, 1, &v), 0);
+	assert_true(v >= 0x40);
+	/* Bad widths, offsets, alignment. */
+	assert_int_equal(dext_config_read(c, 0, 3, &v), -EINVAL);
+	assert_int_equal(dext_config_read(c, 0, 8, &v), -EINVAL);
+	assert_int_equal(dext_config_read(c, 4096, 1, &v), -EINVAL);
+	assert_int_equal(dext_config_read(c, 4094, 4, &v), -EINVAL);
+	assert_int_equal(dext_config_read(c, 1, 2, &v), -EINVAL);
+	dext_client_close(c);
+}
+
+static void test_config_write_masks_and_counts_bar_writes(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t before[DEXT_STATUS_COUNT], after[DEXT_STATUS_COUNT];
+	uint32_t v;
+
+	(void)state;
+	status_of(c, 0, before);
+	assert_int_equal(dext_config_write(c, 0x10, 4, 0xffffffff), 0);
+	status_of(c, 0, after);
+	assert_int_equal(after[DEXT_STATUS_BAR_WRITES] - before[DEXT_STATUS_BAR_WRITES], 4);
+	/* Read-only identity does not change. */
+	assert_int_equal(dext_config_write(c, 0, 2, 0x1111), 0);
+	assert_int_equal(dext_config_read(c, 0, 2, &v), 0);
+	assert_int_equal(v, DMATEST_VENDOR_ID);
+	assert_int_equal(dext_config_write(c, 0, 3, 0), -EINVAL);
+	assert_int_equal(dext_config_write(c, 4096, 1, 0), -EINVAL);
+	dext_client_close(c);
+}
+
+static void test_get_bar_info(void **state)
+{
+	struct dext_client *c = connect_fn(1, false);
+	struct dext_bar_info bi;
+
+	(void)state;
+	assert_int_equal(dext_bar_info(c, 0, &bi), 0);
+	assert_int_equal(bi.size, DMATEST_BAR0_SIZE);
+	assert_int_equal(bi.type, 0);
+	assert_int_equal(dext_bar_info(c, 2, &bi), 0);
+	assert_int_equal(bi.size, DMATEST_BAR2_SIZE);
+	assert_int_equal(bi.type, DEXT_BAR_TYPE_MEM64 | DEXT_BAR_TYPE_PREFETCH);
+	assert_int_equal(dext_bar_info(c, 1, &bi), 0);
+	assert_int_equal(bi.size, 0);
+	assert_int_equal(dext_bar_info(c, 6, &bi), -EINVAL);
+	dext_client_close(c);
+}
+
+static void test_mmio_read_write(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_ID, 4, &v), 0);
+	assert_int_equal(v, DMATEST_ID_VALUE);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_ID, 8, &v), 0);
+	assert_int_equal(v, (uint64_t)DMATEST_VERSION_VALUE << 32 | DMATEST_ID_VALUE);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_ID, 1, &v), 0);
+	assert_int_equal(v, DMATEST_ID_VALUE & 0xff);
+	/* A 64-bit register through both 32-bit halves. */
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_SRC, 4, 0x89abcdef), 0);
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_SRC + 4, 4, 0x01234567), 0);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_SRC, 8, &v), 0);
+	assert_int_equal(v, 0x0123456789abcdefull);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_SRC + 4, 4, &v), 0);
+	assert_int_equal(v, 0x01234567);
+	/* Bad: width, past the BAR, misaligned, absent BAR, value wider than width. */
+	assert_int_equal(dext_mmio_read(c, 0, 0, 3, &v), -EINVAL);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_BAR0_SIZE, 4, &v), -EINVAL);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_BAR0_SIZE - 2, 4, &v), -EINVAL);
+	assert_int_equal(dext_mmio_read(c, 0, 2, 4, &v), -EINVAL);
+	assert_int_equal(dext_mmio_read(c, 1, 0, 4, &v), -EINVAL);
+	assert_int_equal(dext_mmio_read(c, 6, 0, 4, &v), -EINVAL);
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_SRC, 1, 0x100), -EINVAL);
+	dext_client_close(c);
+}
+
+static void test_map_memory_types(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	struct dext_irq_state *irq;
+	uint64_t size, off, v;
+	uint32_t *bar2;
+	int fd;
+
+	(void)state;
+	/* BAR2 is mappable: what the client writes, MMIORead sees. */
+	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_BAR0 + 2, &fd, &size, &off), 0);
+	assert_int_equal(size, DMATEST_BAR2_SIZE);
+	bar2 = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	assert_true(bar2 != MAP_FAILED);
+	close(fd);
+	bar2[5] = 0xfeedf00d;
+	assert_int_equal(dext_mmio_read(c, 2, 20, 4, &v), 0);
+	assert_int_equal(v, 0xfeedf00d);
+	assert_int_equal(dext_mmio_write(c, 2, 24, 4, 0x600d), 0);
+	assert_int_equal(bar2[6], 0x600d);
+	munmap(bar2, size);
+	/* The interrupt state page: enabled starts all ones. */
+	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_IRQ_STATE, &fd, &size, &off), 0);
+	assert_int_equal(size, DEXT_IRQ_STATE_SIZE);
+	irq = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(irq != MAP_FAILED);
+	close(fd);
+	assert_true(irq->enabled[0] == ~0ull && irq->enabled[3] == ~0ull);
+	munmap(irq, size);
+	/* Trapped, absent, unknown, no buffer yet. */
+	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_BAR0, &fd, &size, &off), -EOPNOTSUPP);
+	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_BAR0 + 1, &fd, &size, &off), -ENOENT);
+	assert_int_equal(dext_client_map_memory(c, 8, &fd, &size, &off), -EINVAL);
+	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_DMA_BUFFER, &fd, &size, &off), -EAGAIN);
+	dext_client_close(c);
+}
+
+/* ---- DMA registration ---- */
+
+static void test_register_dma_region(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t *buf = map_anon(4 * PAGE), bus, len, v, s[DEXT_STATUS_COUNT];
+	void *hole;
+
+	(void)state;
+	buf[3] = 0x1122334455667788ull;
+	assert_int_equal(dext_register_dma(c, 0x1000, (char *)buf + 8, 2 * PAGE, &bus, &len), 0);
+	assert_int_equal(len, 2 * PAGE);
+	assert_int_equal(bus % PAGE, 8);	/* the offset inside the 16 KiB page is kept */
+	assert_true(bus != 0);
+	assert_int_equal(dext_probe_dma(c, 0x1000, 16, &v), 0);
+	assert_int_equal(v, 0x1122334455667788ull);
+	assert_int_equal(dext_probe_dma(c, 0x1000, 2 * PAGE - 8, &v), 0);
+	assert_int_equal(dext_probe_dma(c, 0x1000, 2 * PAGE - 7, &v), -EINVAL);
+	assert_int_equal(dext_probe_dma(c, 0x2000, 0, &v), -ENOENT);
+	status_of(c, 0, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 1);
+	/* Duplicate key, zero size, null VA, wrapping range, memory the client lacks. */
+	assert_int_equal(dext_register_dma(c, 0x1000, buf, PAGE, &bus, &len), -EEXIST);
+	assert_int_equal(dext_register_dma(c, 0x3000, buf, 0, &bus, &len), -EINVAL);
+	assert_int_equal(dext_register_dma(c, 0x3000, NULL, PAGE, &bus, &len), -EINVAL);
+	assert_int_equal(dext_register_dma(c, 0x3000, (void *)(uintptr_t)-PAGE, 2 * PAGE, &bus,
+					   &len), -EINVAL);
+	hole = map_anon(PAGE);
+	munmap(hole, PAGE);
+	assert_int_equal(dext_register_dma(c, 0x3000, hole, PAGE, &bus, &len), -EFAULT);
+	assert_int_equal(dext_unregister_dma(c, 0x2000), -ENOENT);
+	assert_int_equal(dext_unregister_dma(c, 0x1000), 0);
+	assert_int_equal(dext_unregister_dma(c, 0x1000), -ENOENT);
+	/* The key is free again. */
+	assert_int_equal(dext_register_dma(c, 0x1000, buf, PAGE, &bus, &len), 0);
+	assert_int_equal(dext_unregister_dma(c, 0x1000), 0);
+	status_of(c, 0, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 0);
+	dext_client_close(c);
+	munmap(buf, 4 * PAGE);
+}
+
+static void test_keys_are_per_client(void **state)
+{
+	struct dext_client *a = connect_fn(1, true), *b = connect_fn(1, true);
+	char *buf = map_anon(PAGE);
+	uint64_t bus_a, bus_b, len;
+
+	(void)state;
+	assert_int_equal(dext_register_dma(a, 7, buf, PAGE, &bus_a, &len), 0);
+	assert_int_equal(dext_register_dma(b, 7, buf, PAGE, &bus_b, &len), 0);
+	assert_true(bus_a != bus_b);
+	assert_int_equal(dext_unregister_dma(b, 7), 0);
+	assert_int_equal(dext_unregister_dma(b, 7), -ENOENT);
+	assert_int_equal(dext_unregister_dma(a, 7), 0);
+	dext_client_close(a);
+	dext_client_close(b);
+	munmap(buf, PAGE);
+}
+
+static void test_mapping_limit_65537th_fails(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	char *buf = map_anon(PAGE);
+	uint64_t bus, len, s[DEXT_STATUS_COUNT];
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < DEXT_DMA_MAX_REGIONS; i++)
+		if (dext_register_dma(c, i, buf, 64, &bus, &len))
+			break;
+	assert_int_equal(i, DEXT_DMA_MAX_REGIONS);
+	assert_int_equal(dext_register_dma(c, i, buf, 64, &bus, &len), -ENOSPC);
+	status_of(c, 0, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], DEXT_DMA_MAX_REGIONS);
+	/* One unmap makes room for exactly one. */
+	assert_int_equal(dext_unregister_dma(c, 12345), 0);
+	assert_int_equal(dext_register_dma(c, i, buf, 64, &bus, &len), 0);
+	assert_int_equal(dext_register_dma(c, i + 1, buf, 64, &bus, &len), -ENOSPC);
+	/* Disconnecting drops them all. */
+	dext_client_close(c);
+	c = connect_fn(1, false);
+	status_of(c, 0, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 0);
+	assert_int_equal(s[DEXT_STATUS_PEAK_MAPPINGS], DEXT_DMA_MAX_REGIONS);
+	dext_client_close(c);
+	munmap(buf, PAGE);
+}
+
+static void test_total_bytes_limit(void **state)
+{
+	const uint64_t limit = DEXT_DMA_TOTAL_DEFAULT;
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t bus, len, v;
+	/* Address space only: the dext reads the first and last byte. */
+	char *big = map_anon_prot(limit + 2 * PAGE, PROT_READ, MAP_NORESERVE);
+
+	(void)state;
+	assert_int_equal(dext_register_dma(c, 1, big, limit + 1, &bus, &len), -ENOSPC);
+	assert_int_equal(dext_register_dma(c, 1, big, limit, &bus, &len), 0);
+	assert_int_equal(len, limit);
+	assert_int_equal(dext_register_dma(c, 2, big, 1, &bus, &len), -ENOSPC);
+	assert_int_equal(dext_unregister_dma(c, 1), 0);
+	dext_client_close(c);
+
+	/* 02:00.0 allows 4 GiB: 1.5 GiB + 1 becomes two chunks; chunk 0 is returned. */
+	c = connect_fn(2, true);
+	assert_int_equal(dext_register_dma(c, 1, big, limit + 1, &bus, &len), 0);
+	assert_int_equal(len, DEXT_DMA_CHUNK_MAX);
+	/* The region is limit + 1 bytes: 8 bytes fit up to offset limit - 7. */
+	assert_int_equal(dext_probe_dma(c, 1, limit - 6, &v), -EINVAL);
+	assert_int_equal(dext_probe_dma(c, 1, limit - 7, &v), 0);
+	assert_int_equal(v, 0);
+	dext_client_close(c);
+	munmap(big, limit + 2 * PAGE);
+}
+
+/* ---- the device, DMA through the DART, interrupts ---- */
+
+static void test_dmatest_copy_fill_checksum_through_dart(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint8_t *src = map_anon(4 * PAGE), *dst = map_anon(4 * PAGE);
+	uint64_t sbus, dbus, len, sum, expect = DMATEST_FNV_OFFSET;
+	unsigned int vectors;
+	const size_t n = 3 * PAGE + 123;
+
+	(void)state;
+	for (size_t i = 0; i < 4 * PAGE; i++)
+		src[i] = (uint8_t)(i * 7 + 3);
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(vectors, DMATEST_MSIX_VECTORS);
+	assert_int_equal(dext_register_dma(c, 1, src + 5, n, &sbus, &len), 0);
+	assert_int_equal(dext_register_dma(c, 2, dst + 9, n, &dbus, &len), 0);
+
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_COPY, sbus, dbus, n, 0, 1), DMATEST_STATUS_DONE);
+	assert_memory_equal(src + 5, dst + 9, n);
+	assert_int_equal(dst[8], 0);
+	assert_int_equal(dst[9 + n], 0);
+
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_FILL, 0, dbus + 100, 1000, 0x5a, 2),
+			 DMATEST_STATUS_DONE);
+	for (size_t i = 0; i < 1000; i++)
+		assert_int_equal(dst[9 + 100 + i], 0x5a);
+	assert_int_equal(dst[9 + 99], src[5 + 99]);
+
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_CHECKSUM, sbus, 0, n, 0, 3), DMATEST_STATUS_DONE);
+	for (size_t i = 0; i < n; i++)
+		expect = (expect ^ src[5 + i]) * DMATEST_FNV_PRIME;
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_RESULT, 8, &sum), 0);
+	assert_int_equal(sum, expect);
+	dext_client_close(c);
+	munmap(src, 4 * PAGE);
+	munmap(dst, 4 * PAGE);
+}
+
+static void test_stale_iova_faults_and_writes_nothing(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint8_t *buf = map_anon(2 * PAGE), copy[2 * PAGE];
+	uint64_t bus, len, v, before[DEXT_STATUS_COUNT], after[DEXT_STATUS_COUNT];
+	struct dext_fault_info f;
+	unsigned int vectors;
+
+	(void)state;
+	memset(buf, 0x11, 2 * PAGE);
+	memcpy(copy, buf, sizeof(copy));
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(dext_register_dma(c, 9, buf, 2 * PAGE, &bus, &len), 0);
+	assert_int_equal(dext_unregister_dma(c, 9), 0);
+	status_of(c, 0, before);
+
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_FILL, 0, bus, PAGE, 0xee, 0),
+			 DMATEST_STATUS_ERROR);
+	assert_memory_equal(buf, copy, sizeof(copy));
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_FAULT_IOVA, 8, &v), 0);
+	assert_int_equal(v, bus);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_BYTES_DONE, 8, &v), 0);
+	assert_int_equal(v, 0);
+	status_of(c, 0, after);
+	assert_int_equal(after[DEXT_STATUS_FAULTS], before[DEXT_STATUS_FAULTS] + 1);
+	assert_int_equal(dext_client_fault(c, 0, 0, &f), 0);
+	assert_int_equal(f.iova, bus);
+	assert_int_equal(f.access, 2);	/* device write */
+	assert_int_equal(f.stream, 0x100);	/* 01:00.0 */
+	dext_client_close(c);
+	munmap(buf, 2 * PAGE);
+}
+
+static void test_bus_master_off_blocks_dma(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint8_t *buf = map_anon(PAGE);
+	uint64_t bus, len;
+	unsigned int vectors;
+
+	(void)state;
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(dext_register_dma(c, 1, buf, PAGE, &bus, &len), 0);
+	assert_int_equal(dext_config_write(c, 4, 2, 0x0002), 0);	/* MEM only */
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_FILL, 0, bus, PAGE, 0x77, 0),
+			 DMATEST_STATUS_ERROR);
+	assert_int_equal(buf[0], 0);
+	assert_int_equal(dext_config_write(c, 4, 2, 0x0006), 0);
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_FILL, 0, bus, PAGE, 0x77, 0),
+			 DMATEST_STATUS_DONE);
+	assert_int_equal(buf[PAGE - 1], 0x77);
+	dext_client_close(c);
+	munmap(buf, PAGE);
+}
+
+static void test_allocate_dma_buffer(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t bus, len, size, off, dbus;
+	uint8_t *dst = map_anon(PAGE), *mem;
+	unsigned int vectors;
+	int fd;
+
+	(void)state;
+	assert_int_equal(dext_allocate_dma_buffer(c, 0, 0, &bus, &len, &size), -EINVAL);
+	assert_int_equal(dext_allocate_dma_buffer(c, DEXT_DMA_BUFFER_MAX + 1, 0, &bus, &len, &size),
+			 -EINVAL);
+	assert_int_equal(dext_allocate_dma_buffer(c, PAGE, 3, &bus, &len, &size), -EINVAL);
+	assert_int_equal(dext_allocate_dma_buffer(c, 5000, 0, &bus, &len, &size), 0);
+	assert_int_equal(size, PAGE);
+	assert_int_equal(len, PAGE);
+	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_DMA_BUFFER, &fd, &size, &off), 0);
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	assert_true(mem != MAP_FAILED);
+	close(fd);
+	memset(mem, 0x3c, 5000);
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(dext_register_dma(c, 1, dst, PAGE, &dbus, &len), 0);
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_COPY, bus, dbus, 5000, 0, 0), DMATEST_STATUS_DONE);
+	assert_int_equal(dst[0], 0x3c);
+	assert_int_equal(dst[4999], 0x3c);
+	assert_int_equal(dst[5000], 0);
+	munmap(mem, size);
+	assert_int_equal(dext_free_dma_buffer(c), 0);
+	assert_int_equal(dext_free_dma_buffer(c), -ENOENT);
+	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_DMA_BUFFER, &fd, &size, &off), -EAGAIN);
+	dext_client_close(c);
+	munmap(dst, PAGE);
+}
+
+static void test_interrupt_setup_rules(void **state)
+{
+	struct dext_client *c = connect_fn(2, true), *other;
+	uint64_t pending[DEXT_IRQ_WORDS];
+	unsigned int vectors;
+
+	(void)state;
+	assert_int_equal(dext_check_interrupt(c, pending), -EAGAIN);
+	assert_int_equal(dext_wait_interrupt(c), -EAGAIN);
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(vectors, DMATEST_MSIX_VECTORS);
+	assert_int_equal(dext_setup_interrupts(c, &vectors), -EEXIST);
+	assert_int_equal(dext_check_interrupt(c, pending), 0);
+	assert_int_equal(pending[0] | pending[1] | pending[2] | pending[3], 0);
+	assert_int_equal(dext_wait_interrupt(c), 0);
+	assert_int_equal(dext_wait_interrupt(c), -EBUSY);
+	/* Interrupts die with the client that set them up. */
+	dext_client_close(c);
+	other = connect_fn(2, true);
+	assert_int_equal(dext_setup_interrupts(other, &vectors), 0);
+	dext_client_close(other);
+}
+
+static void test_wait_interrupt_completes_at_once_if_pending(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t pending[DEXT_IRQ_WORDS];
+	unsigned int vectors;
+
+	(void)state;
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	/* Raise before anyone waits; the device's status says when it is done. */
+	dmatest_start(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, 3);
+	dmatest_wait_idle(c);
+	assert_int_equal(dext_wait_interrupt(c), 0);
+	wait_wakeup(c);
+	assert_int_equal(dext_check_interrupt(c, pending), 0);
+	assert_int_equal(pending[0], 1ull << 3);
+	/* Read and clear: nothing left. */
+	assert_int_equal(dext_check_interrupt(c, pending), 0);
+	assert_int_equal(pending[0], 0);
+	dext_client_close(c);
+}
+
+static void test_irq_mask_drops_disabled_vectors(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t pending[DEXT_IRQ_WORDS], mask[DEXT_IRQ_WORDS] = { ~(1ull << 2), ~0ull, ~0ull, ~0ull };
+	unsigned int vectors;
+
+	(void)state;
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(dext_set_irq_mask(c, mask), 0);
+	/* Vector 2 is disabled: its raise is dropped; vector 1 then arrives alone. */
+	dmatest_start(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, 2);
+	dmatest_wait_idle(c);
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, 1), DMATEST_STATUS_DONE);
+	assert_int_equal(dext_check_interrupt(c, pending), 0);
+	assert_int_equal(pending[0], 0);	/* vector 1 was consumed by dmatest_run */
+	mask[0] = ~0ull;
+	assert_int_equal(dext_set_irq_mask(c, mask), 0);
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, 2), DMATEST_STATUS_DONE);
+	dext_client_close(c);
+}
+
+struct raiser {
+	unsigned int rounds;
+	int go[2], done[2];	/* handshake pipes */
+};
+
+/* Another client raises a vector each time the waiter says it re-armed or not. */
+static void *raiser_thread(void *arg)
+{
+	struct raiser *r = arg;
+	struct dext_client *c = connect_fn(1, true);
+	char b;
+
+	for (unsigned int i = 0; i < r->rounds; i++) {
+		if (read(r->go[0], &b, 1) != 1)
+			break;
+		dmatest_start(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, i % DMATEST_MSIX_VECTORS);
+		dmatest_wait_idle(c);
+		if (write(r->done[1], "x", 1) != 1)
+			break;
+	}
+	dext_client_close(c);
+	return NULL;
+}
+
+static void test_wait_interrupt_no_lost_wakeup(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	struct raiser r = { .rounds = 300 };
+	uint64_t pending[DEXT_IRQ_WORDS];
+	unsigned int vectors, seen = 0;
+	pthread_t t;
+	char b;
+
+	(void)state;
+	assert_int_equal(pipe(r.go), 0);
+	assert_int_equal(pipe(r.done), 0);
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(pthread_create(&t, NULL, raiser_thread, &r), 0);
+	for (unsigned int i = 0; i < r.rounds; i++) {
+		/*
+		 * Alternate: arm before the raise, or after it (the raise may
+		 * land at any point of the re-arm); every raise must wake us.
+		 */
+		if (i % 2 == 0)
+			assert_int_equal(dext_wait_interrupt(c), 0);
+		assert_int_equal(write(r.go[1], "x", 1), 1);
+		assert_int_equal(read(r.done[0], &b, 1), 1);
+		if (i % 2 == 1)
+			assert_int_equal(dext_wait_interrupt(c), 0);
+		wait_wakeup(c);
+		assert_int_equal(dext_check_interrupt(c, pending), 0);
+		/* The raise is asynchronous: a wakeup may come before the bit of this round. */
+		while (!(pending[0] & (1ull << (i % DMATEST_MSIX_VECTORS)))) {
+			uint64_t more[DEXT_IRQ_WORDS];
+
+			assert_int_equal(dext_wait_interrupt(c), 0);
+			wait_wakeup(c);
+			assert_int_equal(dext_check_interrupt(c, more), 0);
+			pending[0] |= more[0];
+		}
+		seen++;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(seen, r.rounds);
+	close(r.go[0]);
+	close(r.go[1]);
+	close(r.done[0]);
+	close(r.done[1]);
+	dext_client_close(c);
+}
+
+static void test_reset_device(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t v, s[DEXT_STATUS_COUNT];
+	uint32_t cmd;
+
+	(void)state;
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_SRC, 8, 0xabc000), 0);
+	assert_int_equal(dext_reset_device(c), 0);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_SRC, 8, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_ID, 4, &v), 0);
+	assert_int_equal(v, DMATEST_ID_VALUE);
+	/* Config space is restored around the reset. */
+	assert_int_equal(dext_config_read(c, 4, 2, &cmd), 0);
+	assert_int_equal(cmd & 6, 6);
+	status_of(c, 0, s);
+	assert_true(s[DEXT_STATUS_RESETS] >= 1);
+	dext_client_close(c);
+}
+
+/* ---- clients that die ---- */
+
+static void test_killed_client_loses_mappings_and_claim(void **state)
+{
+	struct dext_client *c;
+	uint64_t s[DEXT_STATUS_COUNT];
+	int ready[2], st;
+	pid_t pid;
+	char b;
+
+	(void)state;
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct dext_client *k;
+		char *buf = mmap(NULL, 64 * PAGE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint64_t bus, len;
+		unsigned int v;
+
+		if (dext_client_connect(daemon_proc.socket, WAIT_MS, &k) ||
+		    dext_client_open(k, 2, 0, 0) || dext_claim(k) ||
+		    dext_setup_interrupts(k, &v) || dext_wait_interrupt(k))
+			_exit(1);
+		for (unsigned int i = 0; i < 64; i++)
+			if (dext_register_dma(k, i, buf + i * PAGE, PAGE, &bus, &len))
+				_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	c = connect_fn(2, false);
+	status_of(c, 1, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 64);
+	assert_int_equal(s[DEXT_STATUS_CLAIMS], 1);
+	assert_int_equal(s[DEXT_STATUS_VECTORS], DMATEST_MSIX_VECTORS);
+
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	/* dextd handles hang-ups before requests of the same wakeup. */
+	status_of(c, 1, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 0);
+	assert_int_equal(s[DEXT_STATUS_BYTES], 0);
+	assert_int_equal(s[DEXT_STATUS_CLAIMS], 0);
+	assert_int_equal(s[DEXT_STATUS_VECTORS], 0);
+	assert_int_equal(s[DEXT_STATUS_CLIENTS], 1);
+	dext_client_close(c);
+}
+
+static void test_terminate_removes_function(void **state)
+{
+	struct dext_client *a = connect_fn(3, true), *b = connect_fn(3, false), *c;
+	struct dext_identity id;
+	unsigned int n_before, n_after;
+
+	(void)state;
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
+	assert_int_equal(dext_client_count(c, &n_before), 0);
+	assert_int_equal(dext_terminate(a), 0);
+	/* Its other clients are cut off. */
+	assert_int_equal(dext_get_identity(b, &id), -ECONNRESET);
+	assert_int_equal(dext_client_count(c, &n_after), 0);
+	assert_int_equal(n_after, n_before - 1);
+	assert_int_equal(dext_client_open(c, 3, 0, 0), -ENODEV);
+	dext_client_close(a);
+	dext_client_close(b);
+	dext_client_close(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_enum_lists_functions),
+		cmocka_unit_test(test_socket_mode_is_0600),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_malformed_messages_keep_daemon_serving),
+		cmocka_unit_test(test_unknown_selector_unsupported),
+		cmocka_unit_test(test_every_selector_checks_scalar_counts),
+		cmocka_unit_test(test_methods_need_claim),
+		cmocka_unit_test(test_claim_is_shared_and_enables_device),
+		cmocka_unit_test(test_config_read_synthesises_bars),
+		cmocka_unit_test(test_config_write_masks_and_counts_bar_writes),
+		cmocka_unit_test(test_get_bar_info),
+		cmocka_unit_test(test_mmio_read_write),
+		cmocka_unit_test(test_map_memory_types),
+		cmocka_unit_test(test_register_dma_region),
+		cmocka_unit_test(test_keys_are_per_client),
+		cmocka_unit_test(test_mapping_limit_65537th_fails),
+		cmocka_unit_test(test_total_bytes_limit),
+		cmocka_unit_test(test_dmatest_copy_fill_checksum_through_dart),
+		cmocka_unit_test(test_stale_iova_faults_and_writes_nothing),
+		cmocka_unit_test(test_bus_master_off_blocks_dma),
+		cmocka_unit_test(test_allocate_dma_buffer),
+		cmocka_unit_test(test_interrupt_setup_rules),
+		cmocka_unit_test(test_wait_interrupt_completes_at_once_if_pending),
+		cmocka_unit_test(test_irq_mask_drops_disabled_vectors),
+		cmocka_unit_test(test_wait_interrupt_no_lost_wakeup),
+		cmocka_unit_test(test_reset_device),
+		cmocka_unit_test(test_killed_client_loses_mappings_and_claim),
+		cmocka_unit_test(test_terminate_removes_function),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("dextd conformance", tests, group_setup, group_teardown);
+}
