@@ -87,6 +87,7 @@ boot() {
         arm64) machine=virt; console=ttyAMA0 ;;
     esac
     if [[ $memfd == 1 ]]; then
+        # shellcheck disable=SC2054  # the commas are QEMU's
         args+=(-object memory-backend-memfd,id=mem,size=512M,share=on -machine "$machine,memory-backend=mem")
     else
         args+=(-machine "$machine")

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * apple_dma: PCI driver for apple-dma-pci (1b36:0015), ABI version 2.
+ *
+ * Probe finds the managed passthrough device named by MANAGED_BDF, sets up
+ * the command page, and replaces that device's DMA ops with a
+ * per-instance copy of ours. A PCI bus notifier puts them back if a
+ * driver bind cleared them (arm64 6.1 clears a device's DMA ops on unbind).
+ * Remove restores the original ops first, then unregisters every host
+ * mapping that is left, so a reload starts with no stale host keys.
+ *
+ * Load this module before the managed device's driver binds (initramfs or
+ * modules-load.d); mappings made before that are not known to us.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/rcupdate.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "apple_dma.h"
+
+static unsigned int max_batch = 256;
+module_param(max_batch, uint, 0444);
+MODULE_PARM_DESC(max_batch,
+		 "Entries per doorbell (default 256, capped to the device's MAX_ENTRIES)");
+
+static unsigned int window_shift = 18;
+module_param(window_shift, uint, 0444);
+MODULE_PARM_DESC(window_shift,
+		 "log2 of the shared mapping window (default 18 = 256 KiB, 0 disables, else 14..30)");
+
+static struct dentry *apple_dma_debugfs_root;
+
+/* ---- debugfs --------------------------------------------------------------- */
+
+#define APPLE_DMA_STAT(name) { #name, offsetof(struct apple_dma_stats, name) }
+
+static const struct {
+	const char *name;
+	size_t offset;
+} apple_dma_stat_fields[] = {
+	APPLE_DMA_STAT(maps),
+	APPLE_DMA_STAT(unmaps),
+	APPLE_DMA_STAT(doorbells),
+	APPLE_DMA_STAT(entries),
+	APPLE_DMA_STAT(max_entries_per_doorbell),
+	APPLE_DMA_STAT(window_hits),
+	APPLE_DMA_STAT(host_maps),
+	APPLE_DMA_STAT(host_unmaps),
+	APPLE_DMA_STAT(map_failures),
+	APPLE_DMA_STAT(unmap_unknown),
+	APPLE_DMA_STAT(collisions),
+	APPLE_DMA_STAT(live_mappings),
+	APPLE_DMA_STAT(live_bytes),
+	APPLE_DMA_STAT(peak_mappings),
+	APPLE_DMA_STAT(peak_bytes),
+	APPLE_DMA_STAT(host_map_errors),
+	APPLE_DMA_STAT(host_unmap_errors),
+};
+
+static int apple_dma_stats_show(struct seq_file *m, void *unused)
+{
+	struct apple_dma_stats s;
+	size_t i;
+
+	apple_dma_snapshot_stats(m->private, &s);
+	for (i = 0; i < ARRAY_SIZE(apple_dma_stat_fields); i++)
+		seq_printf(m, "%s %llu\n", apple_dma_stat_fields[i].name,
+			   *(u64 *)((u8 *)&s + apple_dma_stat_fields[i].offset));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(apple_dma_stats);
+
+static int apple_dma_mappings_show(struct seq_file *m, void *unused)
+{
+	apple_dma_dump_mappings(m->private, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(apple_dma_mappings);
+
+static void apple_dma_debugfs_init(struct apple_dma *ad)
+{
+	ad->debugfs = debugfs_create_dir(pci_name(ad->pdev),
+					 apple_dma_debugfs_root);
+	debugfs_create_file("stats", 0444, ad->debugfs, ad,
+			    &apple_dma_stats_fops);
+	debugfs_create_file("mappings", 0444, ad->debugfs, ad,
+			    &apple_dma_mappings_fops);
+	debugfs_create_u32("max_batch", 0444, ad->debugfs, &ad->max_batch);
+}
+
+/* ---- ops install / restore ------------------------------------------------- */
+
+/*
+ * Runs (process context, bus notifier chain) after the bus has configured
+ * DMA for a device being bound and before the driver's probe: re-install
+ * our ops if the bind cleared or replaced them.
+ */
+static int apple_dma_bus_notify(struct notifier_block *nb,
+				unsigned long action, void *data)
+{
+	struct apple_dma *ad = container_of(nb, struct apple_dma, nb);
+	struct device *dev = data;
+	const struct dma_map_ops *cur;
+
+	if (action != BUS_NOTIFY_BIND_DRIVER || dev != &ad->managed->dev)
+		return NOTIFY_DONE;
+
+	cur = get_dma_ops(dev);
+	if (cur == &ad->ops)
+		return NOTIFY_OK;
+
+	/* whatever the bus set up now is what we build on */
+	WRITE_ONCE(ad->orig, cur);
+	set_dma_ops(dev, &ad->ops);
+	dev_info(&ad->pdev->dev,
+		 "re-installed DMA ops on %s before its driver probes (underlying ops %s)\n",
+		 pci_name(ad->managed), cur ? "replaced" : "dma-direct");
+	return NOTIFY_OK;
+}
+
+static void apple_dma_install_ops(struct apple_dma *ad)
+{
+	struct device *dev = &ad->managed->dev;
+
+	WRITE_ONCE(ad->orig, get_dma_ops(dev));
+	set_dma_ops(dev, &ad->ops);
+}
+
+/*
+ * After this no op runs on @ad any more: new calls see the original ops
+ * (or the dying flag), running ones have dropped their use count, and the
+ * last of them has left its RCU read section.
+ */
+static void apple_dma_restore_ops(struct apple_dma *ad)
+{
+	struct device *dev = &ad->managed->dev;
+
+	WRITE_ONCE(ad->dying, true);
+	if (get_dma_ops(dev) == &ad->ops)
+		set_dma_ops(dev, READ_ONCE(ad->orig));
+	synchronize_rcu();
+	wait_event(ad->drain_wq, !atomic_read(&ad->users));
+	synchronize_rcu();
+}
+
+/* ---- probe / remove ---------------------------------------------------------- */
+
+static int apple_dma_alloc_buffers(struct apple_dma *ad)
+{
+	u32 n = ad->max_batch;
+
+	/*
+	 * The host reads these through their guest-physical addresses:
+	 * kmalloc memory is physically contiguous and in the linear map, so
+	 * virt_to_phys() is valid (a VMAP_STACK or vmalloc buffer would not be).
+	 */
+	ad->cmd = kzalloc(sizeof(*ad->cmd), GFP_KERNEL);
+	ad->req = kcalloc(n, max(sizeof(struct apple_dma_map_req),
+				 sizeof(struct apple_dma_unmap_req)),
+			  GFP_KERNEL);
+	ad->resp = kcalloc(n, max(sizeof(struct apple_dma_map_resp),
+				  sizeof(struct apple_dma_unmap_resp)),
+			   GFP_KERNEL);
+	ad->batch = kcalloc(n, sizeof(*ad->batch), GFP_KERNEL);
+	ad->segs = kcalloc(n, sizeof(*ad->segs), GFP_KERNEL);
+	if (!ad->cmd || !ad->req || !ad->resp || !ad->batch || !ad->segs)
+		return -ENOMEM;
+
+	ad->cmd_gpa = virt_to_phys(ad->cmd);
+	ad->req_gpa = virt_to_phys(ad->req);
+	ad->resp_gpa = virt_to_phys(ad->resp);
+	return 0;
+}
+
+static void apple_dma_free_buffers(struct apple_dma *ad)
+{
+	kfree(ad->segs);
+	kfree(ad->batch);
+	kfree(ad->resp);
+	kfree(ad->req);
+	kfree(ad->cmd);
+}
+
+static struct pci_dev *apple_dma_find_managed(struct pci_dev *pdev, u32 bdf)
+{
+	struct pci_dev *managed;
+
+	managed = pci_get_domain_bus_and_slot(pci_domain_nr(pdev->bus),
+					      PCI_BUS_NUM(bdf), bdf & 0xff);
+	if (!managed) {
+		dev_err(&pdev->dev,
+			"managed device %02x:%02x.%d (MANAGED_BDF %#x) not found\n",
+			PCI_BUS_NUM(bdf), PCI_SLOT(bdf & 0xff),
+			PCI_FUNC(bdf & 0xff), bdf);
+		return NULL;
+	}
+	if (managed == pdev || pci_is_bridge(managed) ||
+	    (managed->class >> 8) == PCI_CLASS_BRIDGE_HOST) {
+		dev_err(&pdev->dev,
+			"MANAGED_BDF %#x names %s, which cannot be a passthrough device\n",
+			bdf, pci_name(managed));
+		pci_dev_put(managed);
+		return NULL;
+	}
+	return managed;
+}
+
+static int apple_dma_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	u32 version, max_entries, bdf;
+	struct apple_dma *ad;
+	int ret;
+
+	if (window_shift && (window_shift < APPLE_DMA_WINDOW_SHIFT_MIN ||
+			     window_shift > APPLE_DMA_WINDOW_SHIFT_MAX)) {
+		dev_err(&pdev->dev, "window_shift=%u: use 0 or %d..%d\n",
+			window_shift, APPLE_DMA_WINDOW_SHIFT_MIN,
+			APPLE_DMA_WINDOW_SHIFT_MAX);
+		return -EINVAL;
+	}
+
+	ad = kzalloc(sizeof(*ad), GFP_KERNEL);
+	if (!ad)
+		return -ENOMEM;
+	ad->pdev = pdev;
+	ad->ops = apple_dma_ops_template;
+	ad->window_shift = window_shift;
+	ad->by_base = RB_ROOT;
+	ad->by_bus = RB_ROOT;
+	spin_lock_init(&ad->lock);
+	atomic_set(&ad->users, 0);
+	init_waitqueue_head(&ad->drain_wq);
+
+	ret = pci_enable_device(pdev);
+	if (ret)
+		goto err_free;
+	ret = pci_request_regions(pdev, KBUILD_MODNAME);
+	if (ret)
+		goto err_disable;
+	ad->regs = pci_iomap(pdev, 0, APPLE_DMA_BAR0_SIZE);
+	if (!ad->regs) {
+		ret = -ENOMEM;
+		goto err_release;
+	}
+	pci_set_master(pdev);
+
+	version = readl(ad->regs + APPLE_DMA_REG_VERSION);
+	if (version != APPLE_DMA_VERSION) {
+		dev_err(&pdev->dev,
+			"protocol version %u not supported (this driver speaks %u)\n",
+			version, APPLE_DMA_VERSION);
+		ret = -ENODEV;
+		goto err_unmap;
+	}
+	max_entries = readl(ad->regs + APPLE_DMA_REG_MAX_ENTRIES);
+	if (!max_entries) {
+		dev_err(&pdev->dev, "device reports MAX_ENTRIES 0\n");
+		ret = -ENODEV;
+		goto err_unmap;
+	}
+	ad->max_batch = clamp_t(u32, max_batch, 1,
+				min_t(u32, max_entries, APPLE_DMA_MAX_BATCH));
+
+	bdf = readl(ad->regs + APPLE_DMA_REG_MANAGED_BDF) & 0xffff;
+	ad->managed = apple_dma_find_managed(pdev, bdf);
+	if (!ad->managed) {
+		ret = -ENODEV;
+		goto err_unmap;
+	}
+
+	ret = apple_dma_alloc_buffers(ad);
+	if (ret)
+		goto err_put;
+	writel(lower_32_bits(ad->cmd_gpa), ad->regs + APPLE_DMA_REG_CMD_GPA_LO);
+	writel(upper_32_bits(ad->cmd_gpa), ad->regs + APPLE_DMA_REG_CMD_GPA_HI);
+
+	if (ad->managed->dev.driver)
+		dev_warn(&pdev->dev,
+			 "%s is already bound to %s: its existing DMA mappings are not translated; load apple_dma before that driver\n",
+			 pci_name(ad->managed), ad->managed->dev.driver->name);
+
+	pci_set_drvdata(pdev, ad);
+	apple_dma_debugfs_init(ad);
+
+	ad->nb.notifier_call = apple_dma_bus_notify;
+	ret = bus_register_notifier(&pci_bus_type, &ad->nb);
+	if (ret)
+		goto err_debugfs;
+	apple_dma_install_ops(ad);
+
+	dev_info(&pdev->dev,
+		 "managing DMA for %s: %u entries per doorbell (device max %u), window %s%u\n",
+		 pci_name(ad->managed), ad->max_batch, max_entries,
+		 ad->window_shift ? "2^" : "", ad->window_shift);
+	return 0;
+
+err_debugfs:
+	debugfs_remove_recursive(ad->debugfs);
+	writel(0, ad->regs + APPLE_DMA_REG_CMD_GPA_LO);
+	writel(0, ad->regs + APPLE_DMA_REG_CMD_GPA_HI);
+err_put:
+	apple_dma_free_buffers(ad);
+	pci_dev_put(ad->managed);
+err_unmap:
+	pci_iounmap(pdev, ad->regs);
+err_release:
+	pci_release_regions(pdev);
+err_disable:
+	pci_disable_device(pdev);
+err_free:
+	kfree(ad);
+	return ret;
+}
+
+static void apple_dma_remove(struct pci_dev *pdev)
+{
+	struct apple_dma *ad = pci_get_drvdata(pdev);
+
+	bus_unregister_notifier(&pci_bus_type, &ad->nb);
+	apple_dma_restore_ops(ad);
+
+	if (ad->managed->dev.driver && ad->stats.live_mappings)
+		dev_warn(&pdev->dev,
+			 "%s (driver %s) still has %llu live mappings; they are unmapped now\n",
+			 pci_name(ad->managed), ad->managed->dev.driver->name,
+			 ad->stats.live_mappings);
+	apple_dma_unmap_all(ad);
+
+	debugfs_remove_recursive(ad->debugfs);
+	/* the host must not write into memory we are about to free */
+	writel(0, ad->regs + APPLE_DMA_REG_CMD_GPA_LO);
+	writel(0, ad->regs + APPLE_DMA_REG_CMD_GPA_HI);
+	readl(ad->regs + APPLE_DMA_REG_STATUS);
+	apple_dma_free_buffers(ad);
+	pci_dev_put(ad->managed);
+	pci_iounmap(pdev, ad->regs);
+	pci_release_regions(pdev);
+	pci_disable_device(pdev);
+	kfree(ad);
+}
+
+static const struct pci_device_id apple_dma_ids[] = {
+	{ PCI_DEVICE(APPLE_DMA_PCI_VENDOR_ID, APPLE_DMA_PCI_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, apple_dma_ids);
+
+static struct pci_driver apple_dma_driver = {
+	.name		= KBUILD_MODNAME,
+	.id_table	= apple_dma_ids,
+	.probe		= apple_dma_probe,
+	.remove		= apple_dma_remove,
+};
+
+static int __init apple_dma_init(void)
+{
+	int ret;
+
+	ret = apple_dma_map_module_init();
+	if (ret)
+		return ret;
+	apple_dma_debugfs_root = debugfs_create_dir("apple_dma", NULL);
+	ret = pci_register_driver(&apple_dma_driver);
+	if (ret) {
+		debugfs_remove_recursive(apple_dma_debugfs_root);
+		apple_dma_map_module_exit();
+	}
+	return ret;
+}
+
+static void __exit apple_dma_exit(void)
+{
+	pci_unregister_driver(&apple_dma_driver);
+	debugfs_remove_recursive(apple_dma_debugfs_root);
+	apple_dma_map_module_exit();
+}
+
+module_init(apple_dma_init);
+module_exit(apple_dma_exit);
+
+MODULE_DESCRIPTION("DMA mapping through the apple-dma-pci companion device");
+MODULE_AUTHOR("vfio-apple");
+MODULE_LICENSE("GPL");

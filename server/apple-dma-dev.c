@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "apple-dma-dev.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vfio-apple/apple-dma-abi.h>
+#include <libvfio-user.h>
+
+#include "common/log.h"
+#include "vfu-log.h"
+
+static void *env_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct apple_dma_dev *d = opaque;
+
+	return guest_ram_lookup(&d->ram, gpa, len);
+}
+
+static int env_register(void *opaque, uint64_t key, void *hva, uint64_t len, uint64_t *bus_addr,
+			uint64_t *bus_len)
+{
+	struct apple_dma_dev *d = opaque;
+	int r;
+
+	/* Book-keep first, so a registration is never unknown to us. */
+	r = reg_table_add(&d->regs, key, len);
+	if (r < 0)
+		return r;
+	r = dext_link_check(d->link, dext_register_dma(d->link->client, key, hva, len, bus_addr,
+						       bus_len), "RegisterDMARegion");
+	if (r < 0) {
+		reg_table_del(&d->regs, key);
+		log_debug("apple-dma: map gpa 0x%llx len 0x%llx: %s", (unsigned long long)key,
+			  (unsigned long long)len, strerror(-r));
+	}
+	return r;
+}
+
+static int env_unregister(void *opaque, uint64_t key)
+{
+	struct apple_dma_dev *d = opaque;
+	int r;
+
+	if (!reg_table_has(&d->regs, key))
+		return -ENOENT;
+	r = dext_link_check(d->link, dext_unregister_dma(d->link->client, key),
+			    "UnregisterDMARegion");
+	/* Gone from the dext either way once it says so, or once it is lost. */
+	if (r == 0 || r == -ENOENT || r == -ENODEV)
+		reg_table_del(&d->regs, key);
+	return r;
+}
+
+static void doorbell(struct apple_dma_dev *d)
+{
+	const struct apple_dma_batch_env env = {
+		.gpa_to_host = env_gpa_to_host,
+		.dma_register = env_register,
+		.dma_unregister = env_unregister,
+		.opaque = d,
+		.max_entries = d->max_entries,
+	};
+
+	d->status = apple_dma_batch_process(&env, d->cmd_gpa, &d->stats.batch);
+	switch (d->status) {
+	case APPLE_DMA_STATUS_OK:
+		d->stats.status_ok++;
+		break;
+	case APPLE_DMA_STATUS_IOERR:
+		d->stats.status_ioerr++;
+		break;
+	default:
+		d->stats.status_inval++;
+		/* A guest error: logged, the device keeps serving. */
+		log_warn("apple-dma: batch rejected: %s",
+			 apple_dma_batch_reject_str(d->stats.batch.last_reject));
+		break;
+	}
+}
+
+static uint32_t reg_read(struct apple_dma_dev *d, uint64_t off)
+{
+	switch (off) {
+	case APPLE_DMA_REG_VERSION:
+		return APPLE_DMA_VERSION;
+	case APPLE_DMA_REG_MANAGED_BDF:
+		return d->managed_bdf;
+	case APPLE_DMA_REG_MAX_ENTRIES:
+		return d->max_entries;
+	case APPLE_DMA_REG_STATUS:
+		return d->status;
+	default:
+		return 0;	/* write-only and unused registers read as 0 */
+	}
+}
+
+static void reg_write(struct apple_dma_dev *d, uint64_t off, uint32_t v)
+{
+	switch (off) {
+	case APPLE_DMA_REG_CMD_GPA_LO:
+		d->cmd_gpa = (d->cmd_gpa & ~0xffffffffull) | v;
+		break;
+	case APPLE_DMA_REG_CMD_GPA_HI:
+		d->cmd_gpa = (d->cmd_gpa & 0xffffffffull) | (uint64_t)v << 32;
+		break;
+	case APPLE_DMA_REG_DOORBELL:
+		doorbell(d);
+		break;
+	default:
+		break;	/* read-only and unused: ignored */
+	}
+}
+
+/* BAR0: 32-bit registers; wider accesses are split, narrower ones ignored. */
+static ssize_t bar0_access(vfu_ctx_t *ctx, char *buf, size_t count, loff_t offset, bool is_write)
+{
+	struct apple_dma_dev *d = vfu_get_private(ctx);
+
+	if (offset < 0 || (uint64_t)offset + count > APPLE_DMA_BAR0_SIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((offset & 3) || (count & 3)) {
+		log_warn("apple-dma: guest error: %zu-byte access at 0x%llx ignored (4-byte only)",
+			 count, (unsigned long long)offset);
+		if (!is_write)
+			memset(buf, 0, count);
+		return (ssize_t)count;
+	}
+	for (size_t i = 0; i < count; i += 4) {
+		uint32_t v;
+
+		if (is_write) {
+			memcpy(&v, buf + i, 4);
+			reg_write(d, (uint64_t)offset + i, le32toh(v));
+		} else {
+			v = htole32(reg_read(d, (uint64_t)offset + i));
+			memcpy(buf + i, &v, 4);
+		}
+	}
+	return (ssize_t)count;
+}
+
+static void dma_register_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
+{
+	struct apple_dma_dev *d = vfu_get_private(ctx);
+	uint64_t gpa = (uint64_t)(uintptr_t)info->iova.iov_base;
+	int r = guest_ram_add(&d->ram, gpa, info->iova.iov_len, info->vaddr);
+
+	if (r < 0)
+		log_warn("apple-dma: guest RAM [0x%llx, +0x%zx) not usable: %s",
+			 (unsigned long long)gpa, info->iova.iov_len, strerror(-r));
+	else
+		log_debug("apple-dma: guest RAM [0x%llx, +0x%zx)%s", (unsigned long long)gpa,
+			  info->iova.iov_len, info->vaddr ? "" : " (no fd: unreachable)");
+}
+
+static void dma_unregister_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
+{
+	struct apple_dma_dev *d = vfu_get_private(ctx);
+	uint64_t gpa = (uint64_t)(uintptr_t)info->iova.iov_base, len = info->iova.iov_len;
+	uint64_t keys[256];
+	size_t n;
+
+	/*
+	 * The region's mapping in this process goes when we return: first make
+	 * the DART stop pointing into it. Rare (boot-time PAM churn), so a scan.
+	 */
+	while ((n = reg_table_overlapping(&d->regs, gpa, len, keys, 256)) > 0) {
+		for (size_t i = 0; i < n && i < 256; i++) {
+			if (env_unregister(d, keys[i]) < 0)
+				reg_table_del(&d->regs, keys[i]);
+			d->stats.dropped_on_ram_removal++;
+		}
+	}
+	guest_ram_remove(&d->ram, gpa, len);
+}
+
+int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,
+			 struct dext_link *link, uint32_t managed_bdf, uint32_t max_entries)
+{
+	memset(d, 0, sizeof(*d));
+	reg_table_init(&d->regs);
+	d->link = dext_link_get(link);
+	d->managed_bdf = managed_bdf;
+	d->max_entries = max_entries;
+	d->status = APPLE_DMA_STATUS_OK;
+
+	d->ctx = vfu_create_ctx(VFU_TRANS_SOCK, socket_path, LIBVFIO_USER_FLAG_ATTACH_NB, d,
+				VFU_DEV_TYPE_PCI);
+	if (!d->ctx)
+		return log_err_errno(-errno, "apple-dma: vfio-user socket %s", socket_path);
+	vfu_log_attach(d->ctx, "apple-dma");
+	if (vfu_pci_init(d->ctx, VFU_PCI_TYPE_CONVENTIONAL, PCI_HEADER_TYPE_NORMAL, 0) < 0)
+		return log_err_errno(-errno, "apple-dma: vfu_pci_init");
+	vfu_pci_set_id(d->ctx, APPLE_DMA_PCI_VENDOR_ID, APPLE_DMA_PCI_DEVICE_ID,
+		       APPLE_DMA_PCI_VENDOR_ID, 0x1100);
+	vfu_pci_set_class(d->ctx, APPLE_DMA_PCI_CLASS >> 8, APPLE_DMA_PCI_CLASS & 0xff, 0);
+	if (vfu_setup_region(d->ctx, VFU_PCI_DEV_BAR0_REGION_IDX, APPLE_DMA_BAR0_SIZE, bar0_access,
+			     VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, NULL, 0, -1, 0) < 0 ||
+	    vfu_setup_device_dma(d->ctx, dma_register_cb, dma_unregister_cb) < 0 ||
+	    vfu_realize_ctx(d->ctx) < 0)
+		return log_err_errno(-errno, "apple-dma: vfio-user setup");
+	log_info("apple-dma: 1b36:0015 for guest %02x:%02x.%x, %u entries per batch, on %s",
+		 managed_bdf >> 8, (managed_bdf >> 3) & 0x1f, managed_bdf & 7, max_entries,
+		 socket_path);
+	return 0;
+}
+
+void apple_dma_dev_destroy(struct apple_dma_dev *d)
+{
+	if (d->ctx)
+		vfu_destroy_ctx(d->ctx);
+	d->ctx = NULL;
+	reg_table_free(&d->regs);
+	dext_link_put(d->link);
+	d->link = NULL;
+}
+
+int apple_dma_dev_poll_fd(struct apple_dma_dev *d)
+{
+	return vfu_get_poll_fd(d->ctx);
+}
+
+int apple_dma_dev_run(struct apple_dma_dev *d)
+{
+	if (!d->attached) {
+		if (vfu_attach_ctx(d->ctx) < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		d->attached = true;
+		log_info("apple-dma: QEMU connected");
+		return 0;
+	}
+	if (vfu_run_ctx(d->ctx) < 0) {
+		if (errno == ENOTCONN)
+			return -ENOTCONN;
+		if (errno != EAGAIN && errno != EBUSY)
+			log_warn("apple-dma: vfio-user: %s", strerror(errno));
+	}
+	return 0;
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "dext-link.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/log.h"
+
+int dext_link_open(struct dext_link *l, const char *socket, unsigned int bus, unsigned int dev,
+		   unsigned int fn)
+{
+	struct dext_identity id;
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	l->bus = bus;
+	l->dev = dev;
+	l->fn = fn;
+	r = dext_client_connect(socket, 0, &l->client);
+	if (r < 0)
+		return log_err_errno(r, "cannot reach the dext at %s", socket);
+	r = dext_client_open(l->client, bus, dev, fn);
+	if (r == 0)
+		r = dext_get_identity(l->client, &id);
+	if (r == 0)
+		r = dext_claim(l->client);
+	if (r < 0) {
+		dext_client_close(l->client);
+		l->client = NULL;
+		return log_err_errno(r, "host device %02x:%02x.%x", bus, dev, fn);
+	}
+	log_info("host device %02x:%02x.%x: %04x:%04x class %06x, claimed", bus, dev, fn,
+		 id.vendor, id.device, id.class_code);
+	l->refs = 1;
+	return 0;
+}
+
+struct dext_link *dext_link_get(struct dext_link *l)
+{
+	l->refs++;
+	return l;
+}
+
+void dext_link_put(struct dext_link *l)
+{
+	if (!l || --l->refs)
+		return;
+	/* Closing the connection releases the claim and every registration. */
+	dext_client_close(l->client);
+	l->client = NULL;
+}
+
+int dext_link_check(struct dext_link *l, int r, const char *what)
+{
+	if (l->lost)
+		return -ENODEV;
+	if (r == -ECONNRESET || r == -ETIMEDOUT || r == -EPIPE) {
+		l->lost = true;
+		log_error("host device %02x:%02x.%x lost: the dext stopped answering (%s: %s)",
+			  l->bus, l->dev, l->fn, what, strerror(-r));
+		return -ENODEV;
+	}
+	return r;
+}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vfio-apple-server: for one host BDF, serves QEMU two vfio-user devices,
+ * the passthrough device and its apple-dma-pci companion, on top of the
+ * dext. One QEMU session per process: when QEMU disconnects the server
+ * ends, and closing its dext connection releases every mapping and claim.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <vfio-apple/apple-dma-abi.h>
+
+#include "apple-dma-dev.h"
+#include "common/log.h"
+#include "common/parse.h"
+#include "dext-link.h"
+#include "passthrough.h"
+
+struct options {
+	const char *dext_socket;
+	const char *device_socket;
+	const char *dma_socket;
+	unsigned int bus, dev, fn;
+	uint32_t managed_bdf;
+	uint32_t max_entries;
+	int ready_fd;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vfio-apple-server --host BB:DD.F --device-socket PATH --dma-socket PATH\n"
+		"                         --guest-bdf BB:DD.F [OPTION]...\n"
+		"Serve a host PCI function and its apple-dma-pci companion to QEMU over\n"
+		"vfio-user, through the dext. Use with QEMU >= 10.1:\n"
+		"  -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":DEVICE}}'\n"
+		"  -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":DMA}}'\n"
+		"and shared guest RAM (memory-backend-memfd,share=on).\n"
+		"\n"
+		"  -H, --host BB:DD.F         host function, as the dext knows it\n"
+		"  -d, --device-socket PATH   vfio-user socket of the passthrough device\n"
+		"  -D, --dma-socket PATH      vfio-user socket of apple-dma-pci\n"
+		"  -g, --guest-bdf BB:DD.F    where the guest sees the passthrough device\n"
+		"                             (apple-dma-pci's MANAGED_BDF register)\n"
+		"  -s, --dext-socket PATH     dextd's socket (default $VFIO_APPLE_DEXT_SOCKET or\n"
+		"                             /run/vfio-apple/dextd.sock)\n"
+		"  -n, --max-entries N        entries per apple-dma batch (default %d, 1..65536)\n"
+		"      --ready-fd FD          write READY to FD once both sockets listen\n"
+		"  -v, --verbose              debug logging\n"
+		"  -h, --help                 show this help\n",
+		APPLE_DMA_DEFAULT_MAX_ENTRIES);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "device-socket", required_argument, NULL, 'd' },
+		{ "dma-socket", required_argument, NULL, 'D' },
+		{ "guest-bdf", required_argument, NULL, 'g' },
+		{ "dext-socket", required_argument, NULL, 's' },
+		{ "max-entries", required_argument, NULL, 'n' },
+		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	bool have_host = false, have_guest = false;
+	unsigned int b, d, f;
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "H:d:D:g:s:n:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			if (parse_bdf(optarg, &o->bus, &o->dev, &o->fn) < 0) {
+				log_error("--host: '%s' is not BB:DD.F", optarg);
+				return -EINVAL;
+			}
+			have_host = true;
+			break;
+		case 'd':
+			o->device_socket = optarg;
+			break;
+		case 'D':
+			o->dma_socket = optarg;
+			break;
+		case 'g':
+			if (parse_bdf(optarg, &b, &d, &f) < 0) {
+				log_error("--guest-bdf: '%s' is not BB:DD.F", optarg);
+				return -EINVAL;
+			}
+			o->managed_bdf = bdf_pack(b, d, f);
+			have_guest = true;
+			break;
+		case 's':
+			o->dext_socket = optarg;
+			break;
+		case 'n':
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 65536) {
+				log_error("--max-entries: '%s' is not 1..65536", optarg);
+				return -EINVAL;
+			}
+			o->max_entries = (uint32_t)v;
+			break;
+		case 'R':
+			if (parse_u64(optarg, &v) < 0 || v > 1024) {
+				log_error("--ready-fd: '%s' is not a file descriptor", optarg);
+				return -EINVAL;
+			}
+			o->ready_fd = (int)v;
+			break;
+		case 'v':
+			log_set_level(LOG_LVL_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s' (see --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (!have_host || !o->device_socket || !o->dma_socket || !have_guest) {
+		log_error("need --host, --device-socket, --dma-socket and --guest-bdf (see --help)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void print_stats(const struct passthrough *pt, const struct apple_dma_dev *dma)
+{
+	const struct apple_dma_batch_stats *b = &dma->stats.batch;
+
+	log_info("apple-dma: batches %llu (ok %llu, ioerr %llu, inval %llu), entries %llu, "
+		 "maps %llu ok %llu failed, unmaps %llu ok %llu failed, live %zu",
+		 (unsigned long long)b->batches, (unsigned long long)dma->stats.status_ok,
+		 (unsigned long long)dma->stats.status_ioerr,
+		 (unsigned long long)dma->stats.status_inval, (unsigned long long)b->entries,
+		 (unsigned long long)b->map_ok, (unsigned long long)b->map_failed,
+		 (unsigned long long)b->unmap_ok, (unsigned long long)b->unmap_failed,
+		 dma->regs.n);
+	log_info("passthrough: interrupts %llu delivered, %llu dropped, %llu wakeups, "
+		 "%llu config bytes filtered, %llu resets",
+		 (unsigned long long)pt->stats.irqs_delivered,
+		 (unsigned long long)pt->stats.irqs_dropped, (unsigned long long)pt->stats.wakeups,
+		 (unsigned long long)pt->stats.config_writes_dropped,
+		 (unsigned long long)pt->stats.resets);
+}
+
+static int serve(struct passthrough *pt, struct apple_dma_dev *dma, struct dext_link *link,
+		 int sigfd)
+{
+	for (;;) {
+		struct pollfd p[4] = {
+			{ .fd = passthrough_poll_fd(pt), .events = POLLIN },
+			{ .fd = apple_dma_dev_poll_fd(dma), .events = POLLIN },
+			{ .fd = link->lost ? -1 : dext_client_fd(link->client), .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+		};
+		int r;
+
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_err_errno(-errno, "poll");
+		}
+		if (p[3].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGUSR1) {
+				print_stats(pt, dma);
+				continue;
+			}
+			log_info("signal received, shutting down");
+			return 0;
+		}
+		if (p[0].revents) {
+			r = passthrough_run(pt);
+			if (r == -ENOTCONN) {
+				log_info("passthrough: QEMU disconnected");
+				return 0;
+			}
+		}
+		if (p[1].revents) {
+			r = apple_dma_dev_run(dma);
+			if (r == -ENOTCONN) {
+				log_info("apple-dma: QEMU disconnected");
+				return 0;
+			}
+		}
+		/*
+		 * A WaitInterrupt completion may have been read by any dext call
+		 * above, not only when the dext fd is readable: always check.
+		 */
+		passthrough_service_irqs(pt);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {
+		.dext_socket = getenv("VFIO_APPLE_DEXT_SOCKET"),
+		.max_entries = APPLE_DMA_DEFAULT_MAX_ENTRIES,
+		.ready_fd = -1,
+	};
+	struct passthrough pt = { 0 };
+	struct apple_dma_dev dma = { 0 };
+	struct dext_link link;
+	sigset_t mask;
+	int sigfd, r;
+
+	log_init("vfio-apple-server", LOG_LVL_INFO);
+	if (parse_options(argc, argv, &o) < 0)
+		return 2;
+	if (!o.dext_socket)
+		o.dext_socket = "/run/vfio-apple/dextd.sock";
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sigfd < 0)
+		return log_err_errno(-errno, "signalfd"), 1;
+
+	if (dext_link_open(&link, o.dext_socket, o.bus, o.dev, o.fn) < 0)
+		return 1;
+	r = passthrough_create(&pt, o.device_socket, &link);
+	if (r == 0)
+		r = apple_dma_dev_create(&dma, o.dma_socket, &link, o.managed_bdf, o.max_entries);
+	if (r == 0 && o.ready_fd >= 0) {
+		if (write(o.ready_fd, "READY\n", 6) != 6)
+			log_warn("ready notification: %s", strerror(errno));
+		close(o.ready_fd);
+	}
+	if (r == 0)
+		r = serve(&pt, &dma, &link, sigfd);
+	if (pt.ctx && dma.ctx)
+		print_stats(&pt, &dma);
+	apple_dma_dev_destroy(&dma);
+	passthrough_destroy(&pt);
+	dext_link_put(&link);
+	close(sigfd);
+	unlink(o.device_socket);
+	unlink(o.dma_socket);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "passthrough.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libvfio-user.h>
+
+#include "common/log.h"
+#include "config-filter.h"
+#include "vfu-log.h"
+
+#define PCI_CAPABILITY_LIST	0x34
+#define PCI_INTERRUPT_PIN	0x3d
+#define PCI_CAP_ID_MSIX		0x11
+#define PCI_MSIX_FLAGS		2
+#define PCI_MSIX_ENABLE		0x8000
+#define PCI_MSIX_MASKALL	0x4000
+
+static int pt_call(struct passthrough *pt, int r, const char *what)
+{
+	return dext_link_check(pt->link, r, what);
+}
+
+/* Finds the MSI-X capability by walking the dext's capability list. */
+static uint16_t find_msix(struct passthrough *pt)
+{
+	uint32_t ptr, hdr;
+	unsigned int guard = 48;
+
+	if (dext_config_read(pt->link->client, PCI_CAPABILITY_LIST, 1, &ptr))
+		return 0;
+	while (ptr >= 0x40 && ptr < 0x100 && guard--) {
+		if (dext_config_read(pt->link->client, ptr & ~3u, 2, &hdr))
+			return 0;
+		if ((hdr & 0xff) == PCI_CAP_ID_MSIX)
+			return (uint16_t)(ptr & ~3u);
+		ptr = hdr >> 8;
+	}
+	return 0;
+}
+
+/* The dext's enable mask follows the guest's MSI-X enable and function mask. */
+static void sync_irq_mask(struct passthrough *pt)
+{
+	uint64_t mask[DEXT_IRQ_WORDS] = { 0 };
+	uint32_t ctrl = 0;
+	int r;
+
+	if (!pt->msix_cap || pt->link->lost)
+		return;
+	r = pt_call(pt, dext_config_read(pt->link->client, pt->msix_cap + PCI_MSIX_FLAGS, 2, &ctrl),
+		    "ConfigRead");
+	if (r < 0)
+		return;
+	if ((ctrl & PCI_MSIX_ENABLE) && !(ctrl & PCI_MSIX_MASKALL))
+		for (unsigned int v = 0; v < pt->vectors; v++)
+			mask[v / 64] |= 1ull << (v % 64);
+	if (!memcmp(mask, pt->irq_mask, sizeof(mask)))
+		return;
+	r = pt_call(pt, dext_set_irq_mask(pt->link->client, mask), "SetIRQMask");
+	if (r == 0) {
+		memcpy(pt->irq_mask, mask, sizeof(mask));
+		log_debug("passthrough: MSI-X %s, interrupt mask %016llx",
+			  mask[0] ? "enabled" : "disabled", (unsigned long long)mask[0]);
+	}
+}
+
+static ssize_t config_access(vfu_ctx_t *ctx, char *buf, size_t count, loff_t offset,
+			     bool is_write)
+{
+	struct passthrough *pt = vfu_get_private(ctx);
+	struct config_write_op ops[DEXT_CONFIG_SPACE_SIZE];
+	uint32_t off = (uint32_t)offset;
+	size_t i;
+	int n, r;
+
+	if (offset < 0 || (uint64_t)offset + count > DEXT_CONFIG_SPACE_SIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (is_write) {
+		n = config_filter_write(off, (const uint8_t *)buf, count, ops,
+					sizeof(ops) / sizeof(ops[0]));
+		for (i = 0; i < count; i++)
+			pt->stats.config_writes_dropped += config_filter_drops(off + (uint32_t)i);
+		for (int k = 0; k < n; k++) {
+			r = pt_call(pt, dext_config_write(pt->link->client, ops[k].offset,
+							  ops[k].width, ops[k].value),
+				    "ConfigWrite");
+			if (r == -ENODEV)
+				return (ssize_t)count;	/* a lost device ignores writes */
+			if (r < 0) {
+				errno = -r;
+				return -1;
+			}
+		}
+		if (pt->msix_cap && off < pt->msix_cap + 4u && off + count > pt->msix_cap + 2u)
+			sync_irq_mask(pt);
+		return (ssize_t)count;
+	}
+
+	for (i = 0; i < count;) {
+		uint32_t o = off + (uint32_t)i, v;
+		unsigned int w = (!(o & 3) && count - i >= 4) ? 4 : (!(o & 1) && count - i >= 2) ? 2 : 1;
+
+		r = pt_call(pt, dext_config_read(pt->link->client, o, w, &v), "ConfigRead");
+		if (r == -ENODEV) {
+			v = 0xffffffff;	/* a device that left the bus reads all ones */
+		} else if (r < 0) {
+			errno = -r;
+			return -1;
+		}
+		for (unsigned int k = 0; k < w; k++) {
+			uint8_t b = (uint8_t)(v >> (8 * k));
+
+			/* No INTx: the dext only sets up MSI and MSI-X. */
+			if (o + k == PCI_INTERRUPT_PIN)
+				b = 0;
+			buf[i + k] = (char)b;
+		}
+		i += w;
+	}
+	return (ssize_t)count;
+}
+
+static ssize_t bar_access(struct passthrough *pt, unsigned int bar, char *buf, size_t count,
+			  loff_t offset, bool is_write)
+{
+	uint32_t idx = pt->bars[bar].memory_index;
+	size_t i;
+
+	if (offset < 0 || (uint64_t)offset + count > pt->bars[bar].size) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < count;) {
+		uint64_t o = (uint64_t)offset + i, v = 0;
+		unsigned int w = 8;
+		int r;
+
+		while (w > 1 && ((o & (w - 1)) || count - i < w))
+			w /= 2;
+		if (is_write) {
+			memcpy(&v, buf + i, w);
+			r = pt_call(pt, dext_mmio_write(pt->link->client, idx, o, w, v), "MMIOWrite");
+		} else {
+			r = pt_call(pt, dext_mmio_read(pt->link->client, idx, o, w, &v), "MMIORead");
+			if (r == -ENODEV)
+				v = ~0ull;
+			memcpy(buf + i, &v, w);
+		}
+		if (r < 0 && r != -ENODEV) {
+			errno = -r;
+			return -1;
+		}
+		i += w;
+	}
+	return (ssize_t)count;
+}
+
+#define BAR_CB(n)                                                                      \
+	static ssize_t bar##n##_access(vfu_ctx_t *ctx, char *buf, size_t count,         \
+				       loff_t offset, bool is_write)                     \
+	{                                                                               \
+		return bar_access(vfu_get_private(ctx), n, buf, count, offset, is_write); \
+	}
+BAR_CB(0)
+BAR_CB(1)
+BAR_CB(2)
+BAR_CB(3)
+BAR_CB(4)
+BAR_CB(5)
+
+static vfu_region_access_cb_t *const bar_cbs[DEXT_BAR_COUNT] = {
+	bar0_access, bar1_access, bar2_access, bar3_access, bar4_access, bar5_access,
+};
+
+static int reset_cb(vfu_ctx_t *ctx, vfu_reset_type_t type)
+{
+	struct passthrough *pt = vfu_get_private(ctx);
+	int r;
+
+	if (type == VFU_RESET_LOST_CONN)
+		return 0;	/* QEMU went away: the server ends, which releases the device */
+	r = pt_call(pt, dext_reset_device(pt->link->client), "ResetDevice");
+	if (r < 0) {
+		log_warn("passthrough: reset failed: %s", strerror(-r));
+		errno = -r;
+		return -1;
+	}
+	pt->stats.resets++;
+	memset(pt->irq_mask, 0xff, sizeof(pt->irq_mask));	/* force a resync */
+	sync_irq_mask(pt);
+	return 0;
+}
+
+static int setup_bars(struct passthrough *pt)
+{
+	struct dext_client *c = pt->link->client;
+
+	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++) {
+		struct dext_bar_info bi;
+		uint64_t size, offset;
+		int r, fd = -1;
+
+		pt->bars[i].fd = -1;
+		r = dext_bar_info(c, i, &bi);
+		if (r < 0)
+			return log_err_errno(r, "passthrough: GetBARInfo(%u)", i);
+		if (!bi.size)
+			continue;
+		if (bi.type & DEXT_BAR_TYPE_IO)
+			return log_err_errno(-EOPNOTSUPP, "passthrough: BAR%u is an I/O BAR", i);
+		pt->bars[i].memory_index = bi.memory_index;
+		pt->bars[i].size = bi.size;
+		/* Mapped directly when the dext hands out the BAR's memory. */
+		r = dext_client_map_memory(c, DEXT_MEM_BAR0 + i, &fd, &size, &offset);
+		if (r < 0 && r != -EOPNOTSUPP)
+			return log_err_errno(r, "passthrough: map BAR%u", i);
+		if (r == 0 && (size < bi.size || offset)) {
+			close(fd);
+			fd = -1;
+		}
+		pt->bars[i].fd = fd;
+		if (vfu_setup_region(pt->ctx, VFU_PCI_DEV_BAR0_REGION_IDX + i, bi.size, bar_cbs[i],
+				     VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, NULL, 0, fd, 0) < 0)
+			return log_err_errno(-errno, "passthrough: BAR%u region", i);
+		log_info("passthrough: BAR%u %llu KiB%s%s", i, (unsigned long long)bi.size >> 10,
+			 bi.type & DEXT_BAR_TYPE_MEM64 ? " 64-bit" : "",
+			 fd >= 0 ? ", mapped" : ", trapped");
+		if (bi.type & DEXT_BAR_TYPE_MEM64)
+			i++;	/* the upper half */
+	}
+	return 0;
+}
+
+int passthrough_create(struct passthrough *pt, const char *socket_path, struct dext_link *link)
+{
+	struct dext_identity id;
+	unsigned int vectors;
+	int r;
+
+	memset(pt, 0, sizeof(*pt));
+	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++)
+		pt->bars[i].fd = -1;
+	pt->link = dext_link_get(link);
+	r = dext_get_identity(link->client, &id);
+	if (r < 0)
+		return log_err_errno(r, "passthrough: GetIdentity");
+	r = dext_setup_interrupts(link->client, &vectors);
+	if (r < 0)
+		return log_err_errno(r, "passthrough: SetupInterrupts");
+	pt->vectors = vectors;
+	pt->msix_cap = find_msix(pt);
+	/* Nothing enabled until the guest enables MSI-X. */
+	r = dext_set_irq_mask(link->client, pt->irq_mask);
+	if (r < 0)
+		return log_err_errno(r, "passthrough: SetIRQMask");
+
+	pt->ctx = vfu_create_ctx(VFU_TRANS_SOCK, socket_path, LIBVFIO_USER_FLAG_ATTACH_NB, pt,
+				 VFU_DEV_TYPE_PCI);
+	if (!pt->ctx)
+		return log_err_errno(-errno, "passthrough: vfio-user socket %s", socket_path);
+	vfu_log_attach(pt->ctx, "passthrough");
+	if (vfu_pci_init(pt->ctx, VFU_PCI_TYPE_EXPRESS, PCI_HEADER_TYPE_NORMAL, 0) < 0)
+		return log_err_errno(-errno, "passthrough: vfu_pci_init");
+	vfu_pci_set_id(pt->ctx, id.vendor, id.device, id.vendor, id.device);
+	if (vfu_setup_region(pt->ctx, VFU_PCI_DEV_CFG_REGION_IDX, DEXT_CONFIG_SPACE_SIZE,
+			     config_access, VFU_REGION_FLAG_RW | VFU_REGION_FLAG_ALWAYS_CB, NULL, 0,
+			     -1, 0) < 0)
+		return log_err_errno(-errno, "passthrough: config region");
+	r = setup_bars(pt);
+	if (r < 0)
+		return r;
+	if ((pt->msix_cap && vfu_setup_device_nr_irqs(pt->ctx, VFU_DEV_MSIX_IRQ, vectors) < 0) ||
+	    vfu_setup_device_reset_cb(pt->ctx, reset_cb) < 0 || vfu_realize_ctx(pt->ctx) < 0)
+		return log_err_errno(-errno, "passthrough: vfio-user setup");
+
+	r = dext_wait_interrupt(link->client);
+	if (r < 0)
+		return log_err_errno(r, "passthrough: WaitInterrupt");
+	log_info("passthrough: %04x:%04x, %u MSI-X vector%s, on %s", id.vendor, id.device,
+		 vectors, vectors == 1 ? "" : "s", socket_path);
+	return 0;
+}
+
+void passthrough_destroy(struct passthrough *pt)
+{
+	if (pt->ctx)
+		vfu_destroy_ctx(pt->ctx);
+	pt->ctx = NULL;
+	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++)
+		if (pt->bars[i].fd >= 0)
+			close(pt->bars[i].fd);
+	dext_link_put(pt->link);
+	pt->link = NULL;
+}
+
+int passthrough_poll_fd(struct passthrough *pt)
+{
+	return vfu_get_poll_fd(pt->ctx);
+}
+
+int passthrough_run(struct passthrough *pt)
+{
+	if (!pt->attached) {
+		if (vfu_attach_ctx(pt->ctx) < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		pt->attached = true;
+		log_info("passthrough: QEMU connected");
+		return 0;
+	}
+	if (vfu_run_ctx(pt->ctx) < 0) {
+		if (errno == ENOTCONN)
+			return -ENOTCONN;
+		if (errno != EAGAIN && errno != EBUSY)
+			log_warn("passthrough: vfio-user: %s", strerror(errno));
+	}
+	return 0;
+}
+
+void passthrough_service_irqs(struct passthrough *pt)
+{
+	struct dext_client *c = pt->link->client;
+	uint64_t pending[DEXT_IRQ_WORDS];
+	int r;
+
+	if (pt->link->lost)
+		return;
+	r = pt_call(pt, dext_client_dispatch(c), "interrupt wakeup");
+	if (r < 0 || !dext_client_take_wakeup(c))
+		return;
+	pt->stats.wakeups++;
+	r = pt_call(pt, dext_check_interrupt(c, pending), "CheckInterrupt");
+	if (r == 0) {
+		for (unsigned int w = 0; w < DEXT_IRQ_WORDS; w++) {
+			while (pending[w]) {
+				unsigned int v = w * 64 + (unsigned int)__builtin_ctzll(pending[w]);
+
+				pending[w] &= pending[w] - 1;
+				if (v < pt->vectors && vfu_irq_trigger(pt->ctx, v) == 0)
+					pt->stats.irqs_delivered++;
+				else
+					pt->stats.irqs_dropped++;
+			}
+		}
+	}
+	/* Re-arm even after a failed check, as the reference does. */
+	pt_call(pt, dext_wait_interrupt(c), "WaitInterrupt");
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The passthrough device: a vfio-user endpoint whose config space, BARs,
+ * MSI-X and reset are the dext's (through struct dext_link).
+ *
+ * - Config reads come from the dext (BAR registers synthesised there);
+ *   the interrupt pin reads 0: the dext offers MSI/MSI-X only.
+ * - Config writes go through config-filter.h.
+ * - BARs are the dext's sizes (GetBARInfo); accesses become MMIORead/Write,
+ *   or QEMU maps the BAR directly when the dext hands out its memory.
+ * - MSI-X: the dext's pending bits are delivered on the eventfds QEMU set;
+ *   the dext's enable mask follows the guest's MSI-X enable and function
+ *   mask; one WaitInterrupt is always armed.
+ * - Device reset requests become ResetDevice.
+ *
+ * Runs on the server's single thread.
+ */
+#ifndef VFIO_APPLE_PASSTHROUGH_H
+#define VFIO_APPLE_PASSTHROUGH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vfio-apple/dext-abi.h>
+
+#include "dext-link.h"
+
+struct vfu_ctx;
+
+struct passthrough_stats {
+	uint64_t irqs_delivered;	/* vectors signalled to QEMU */
+	uint64_t irqs_dropped;		/* pending but QEMU set no eventfd */
+	uint64_t wakeups;
+	uint64_t config_writes_dropped;	/* bytes the filter dropped */
+	uint64_t resets;
+};
+
+struct passthrough {
+	struct vfu_ctx *ctx;
+	struct dext_link *link;
+	bool attached;
+	unsigned int vectors;
+	uint16_t msix_cap;		/* config offset of MSI-X, 0 if none */
+	uint64_t irq_mask[DEXT_IRQ_WORDS];	/* as last sent with SetIRQMask */
+	struct {
+		uint32_t memory_index;
+		uint64_t size;
+		int fd;
+	} bars[DEXT_BAR_COUNT];
+	struct passthrough_stats stats;
+};
+
+/* Creates the endpoint listening on socket_path. Returns 0 or -errno (logged). */
+int passthrough_create(struct passthrough *pt, const char *socket_path, struct dext_link *link);
+void passthrough_destroy(struct passthrough *pt);
+int passthrough_poll_fd(struct passthrough *pt);
+/* Serves what is readable. Returns 0, or -ENOTCONN once QEMU disconnected. */
+int passthrough_run(struct passthrough *pt);
+/* Delivers pending interrupts and re-arms the wait; call whenever the dext fd is readable. */
+void passthrough_service_irqs(struct passthrough *pt);
+
+#endif /* VFIO_APPLE_PASSTHROUGH_H */

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "vfu-log.h"
+
+#include <syslog.h>
+
+#include <libvfio-user.h>
+
+#include "common/log.h"
+
+static const char *names[2];
+static struct vfu_ctx *ctxs[2];
+
+static void vfu_log_cb(vfu_ctx_t *ctx, int level, const char *msg)
+{
+	const char *name = ctx == ctxs[0] ? names[0] : ctx == ctxs[1] ? names[1] : "vfio-user";
+	enum log_level l = level <= LOG_ERR ? LOG_LVL_WARN : level <= LOG_INFO ? LOG_LVL_INFO
+									 : LOG_LVL_DEBUG;
+
+	log_msg(l, "%s: vfio-user: %s", name, msg);
+}
+
+void vfu_log_attach(struct vfu_ctx *ctx, const char *name)
+{
+	unsigned int i = ctxs[0] && ctxs[0] != ctx ? 1 : 0;
+
+	ctxs[i] = ctx;
+	names[i] = name;
+	vfu_setup_log(ctx, vfu_log_cb, log_get_level() >= LOG_LVL_DEBUG ? LOG_DEBUG : LOG_INFO);
+}

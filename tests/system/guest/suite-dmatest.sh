@@ -1,0 +1,110 @@
+#!/bin/sh
+# System suite for the dmatest passthrough (issues: server, guest module).
+# Runs inside the guest; every check prints one RESULT line.
+. /lib.sh
+. /suite.env
+
+PT=$(pci_dev "$PT_BDF")
+DMA=$(pci_dev "$DMA_BDF")
+DT=/sys/kernel/debug/dmatest
+RANDOM=$SEED
+
+echo "SUITE-BEGIN dmatest kernel $(uname -r) seed $SEED"
+
+# ---- the two devices, as the guest sees them --------------------------------
+check pci_passthrough_ids test "$(cat "$PT/vendor"):$(cat "$PT/device")" = 0x1234:0x11f0
+check pci_apple_dma_ids test "$(cat "$DMA/vendor"):$(cat "$DMA/device"):$(cat "$DMA/class")" \
+	= 0x1b36:0x0015:0x088000
+
+# ---- apple-dma registers through BAR0 ---------------------------------------
+echo 1 > "$DMA/enable"
+bar=$(( $(cut -d' ' -f1 "$DMA/resource" | head -n 1) ))
+reg() { printf '%d' "$(devmem $((bar + $1)) 32)"; }
+check apple_dma_version test "$(reg 0x00)" = 2
+check apple_dma_max_entries test "$(reg 0x08)" = "$MAX_ENTRIES"
+check apple_dma_managed_bdf test "$(reg 0x04)" = "$PT_MANAGED_BDF"
+check apple_dma_status_idle test "$(reg 0x0c)" = 0
+devmem $((bar + 0x00)) 32 7
+check apple_dma_version_read_only test "$(reg 0x00)" = 2
+# A doorbell before CMD_GPA is set: INVAL, and the device keeps serving.
+devmem $((bar + 0x18)) 32 1
+check apple_dma_doorbell_without_cmd_gpa test "$(reg 0x0c)" = 3
+echo 0 > "$DMA/enable"
+
+# ---- BAR register writes must not reach the dext ----------------------------
+before=$(kv bar_writes "$(hostq status)")
+orig=$(dd if="$PT/config" bs=1 skip=16 count=4 2>/dev/null | od -An -tx1 | tr -d ' \n')
+printf '\377\377\377\377' | dd of="$PT/config" bs=1 seek=16 conv=notrunc 2>/dev/null
+printf "$(echo "$orig" | sed 's/../\\x&/g')" | dd of="$PT/config" bs=1 seek=16 conv=notrunc 2>/dev/null
+after=$(kv bar_writes "$(hostq status)")
+restored=$(dd if="$PT/config" bs=1 skip=16 count=4 2>/dev/null | od -An -tx1 | tr -d ' \n')
+check bar_writes_filtered test "$before:$after:$restored" = "0:0:$orig"
+
+# ---- MSI-X from the dext to the guest ---------------------------------------
+insmod /lib/modules/dmatest_guest.ko
+check msix_raise_20 sh -c "echo 'raise 20' > $DT/cmd && grep -q 'status ok' $DT/result"
+irqs=$(awk '/^vector/ { n += $2 } END { print n + 0 }' "$DT/irqs")
+check msix_counted test "$irqs" = 20
+check msix_in_proc_interrupts grep -q dmatest /proc/interrupts
+rmmod dmatest_guest
+
+[ "$SUITE_PART" = server ] && { echo "SUITE-END"; exit 0; }
+
+# ---- the DMA path: apple_dma + stock DMA API --------------------------------
+check apple_dma_load insmod /lib/modules/apple_dma.ko
+stats=$(ls /sys/kernel/debug/apple_dma/*/stats 2>/dev/null | head -n 1)
+check apple_dma_stats_file test -r "$stats"
+insmod /lib/modules/dmatest_guest.ko
+
+dt() {
+	echo "$*" > "$DT/cmd" && grep -q 'status ok' "$DT/result" || { cat "$DT/result"; return 1; }
+}
+
+for size in 1 2 63 4095 4096 4097 65536 262145 1048576; do
+	so=$((RANDOM % 9000)); do_=$((RANDOM % 9000))
+	check "copy_single_${size}_at_${so}_${do_}" dt copy "$size" "$so" "$do_" single seed=$RANDOM
+done
+check copy_single_4MiB dt copy 4194304 0 0 single seed=$RANDOM
+for size in 1 4096 200000 1048576; do
+	check "copy_coherent_$size" dt copy "$size" $((RANDOM % 4096)) $((RANDOM % 4096)) coherent seed=$RANDOM
+done
+check copy_coherent_4MiB dt copy 4194304 0 0 coherent seed=$RANDOM
+for size in 1 3000 100000 2000000; do
+	check "fill_$size" dt fill "$size" $((RANDOM % 4096)) $((RANDOM % 256)) seed=$RANDOM
+	check "checksum_$size" dt checksum "$size" $((RANDOM % 4096)) seed=$RANDOM
+done
+for n in 1 2 17 64 128 256; do
+	check "sg_${n}_segments" dt sg "$n" $((512 + RANDOM % 70000)) seed=$RANDOM
+done
+check stress_all_cpus dt stress 5s
+
+faults_before=$(kv faults "$(hostq status)")
+check stale_iova_faults dt stale 65536
+faults_after=$(kv faults "$(hostq status)")
+check stale_fault_recorded_in_dart test "$faults_after" -gt "$faults_before"
+
+# The function's DART allows MAPPING_LIMIT live mappings: exceed it.
+check exhaust_limit dt exhaust $((MAPPING_LIMIT + 100)) 4096
+mapped=$(sed -n 's/^mapped //p' "$DT/result")
+check exhaust_stopped_at_limit test "${mapped:-0}" -lt $((MAPPING_LIMIT + 100))
+check exhaust_recovered grep -q '^recovered 1' "$DT/result"
+
+# Counters: batching and windows did something.
+check counters_batched sh -c "awk '/^max_entries_per_doorbell/ { exit !(\$2 > 1) }' $stats"
+check counters_window_hits sh -c "awk '/^window_hits/ { exit !(\$2 > 0) }' $stats"
+check counters_no_unknown_unmaps sh -c "awk '/^unmap_unknown/ { exit !(\$2 == 0) }' $stats"
+echo "STATS $(tr '\n' ' ' < "$stats")"
+
+# ---- unload leaves nothing behind in the DART; reload works ------------------
+rmmod dmatest_guest
+check apple_dma_unload rmmod apple_dma
+check unload_zero_mappings test "$(kv mappings "$(hostq status)")" = 0
+check apple_dma_reload insmod /lib/modules/apple_dma.ko
+insmod /lib/modules/dmatest_guest.ko
+check copy_after_reload dt copy 100000 12 34 single seed=$RANDOM
+rmmod dmatest_guest
+rmmod apple_dma
+check reload_unload_zero_mappings test "$(kv mappings "$(hostq status)")" = 0
+check no_kernel_warnings sh -c "! dmesg | grep -E 'WARNING:|BUG:|Oops|Kernel panic|Call Trace'"
+
+echo "SUITE-END"
