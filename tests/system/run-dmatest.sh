@@ -3,7 +3,8 @@
 # registers, BAR write filter, MSI-X) and the guest module (DMA integrity, sg
 # lists, concurrency, limits, stale-IOVA faults, unload) on dmatest.
 # Usage: tests/system/run-dmatest.sh KERNEL-ID [server|all]
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../scripts/lib/vm.sh"
+suites=$(cd "$(dirname "$0")" && pwd)/suites
 
 id=${1:?usage: run-dmatest.sh KERNEL-ID [server|all]}
 part=${2:-all}
@@ -23,7 +24,7 @@ SEED=$seed
 SUITE_PART=$part
 ENV
 initrd=$BUILD/system/dmatest-$id.cpio.gz
-sys_initramfs "$id" "$initrd" "$SYS_DIR/guest/suite-dmatest.sh" "$envfile"
+sys_initramfs "$id" "$initrd" "$suites/dmatest.sh" "$envfile"
 
 echo "system: dmatest on $id (seed $seed)"
 status=0

@@ -1,14 +1,15 @@
-# Host side of the system tests (bash): build guest modules and an
-# initramfs for a kernel, boot it with the vfio-apple launcher against a
-# dextd this harness owns, answer the guest's host queries, and judge the
-# RESULT lines the guest suite prints.
+# Booting guests for the system tests and the main job (bash): build guest
+# modules and an initramfs for a kernel, boot it with the vfio-apple
+# launcher against a dextd this script owns, answer the guest's host queries
+# ("hostq" in guest/initramfs/lib.sh), and judge the RESULT lines a guest
+# suite prints.
 #
 # Kernel ids: 6.1-x86_64, 6.12-x86_64 (arm64 ids when provisioned).
 
 set -euo pipefail
 
-SYS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$SYS_DIR/../.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+GUEST_FS=$REPO/guest/initramfs
 BUILD=${VFIO_APPLE_BUILD:-$REPO/build}
 CACHE=${VFIO_APPLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vfio-apple}
 [ -f "$CACHE/env.sh" ] || { echo "system: not provisioned (run scripts/provision)" >&2; exit 1; }
@@ -76,8 +77,8 @@ sys_initramfs() {
 	done
 	local files=()
 	for f in "$stage"/*; do files+=(--file "$f:/lib/modules/boot/"); done
-	"$REPO/scripts/mkinitramfs" --arch "$MARCH" --out "$out" --init "$SYS_DIR/guest/init" \
-		--file "$SYS_DIR/guest/lib.sh:/lib.sh" --file "$suite:/suite.sh" \
+	"$REPO/scripts/mkinitramfs" --arch "$MARCH" --out "$out" --init "$GUEST_FS/init" \
+		--file "$GUEST_FS/lib.sh:/lib.sh" --file "$suite:/suite.sh" \
 		--file "$envfile:/suite.env" \
 		--file "$mods/apple_dma.ko:/lib/modules/" --file "$mods/dmatest_guest.ko:/lib/modules/" \
 		"${files[@]}" "$@" >/dev/null

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests of the server's pure parts: the config-space write filter,
+ * the guest RAM table and the registration table.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config-filter.h"
+#include "guest-ram.h"
+#include "reg-table.h"
+
+static int filter(uint32_t off, const void *data, size_t len, struct config_write_op *ops)
+{
+	return config_filter_write(off, data, len, ops, 64);
+}
+
+static void test_config_filter_command_forwarded_bytewise(void **state)
+{
+	struct config_write_op ops[64];
+	const uint8_t v[2] = { 0x06, 0x04 };
+
+	(void)state;
+	assert_int_equal(filter(0x04, v, 2, ops), 2);
+	assert_int_equal(ops[0].offset, 0x04);
+	assert_int_equal(ops[0].width, 1);
+	assert_int_equal(ops[0].value, 0x06);
+	assert_int_equal(ops[1].offset, 0x05);
+	assert_int_equal(ops[1].width, 1);
+	assert_int_equal(ops[1].value, 0x04);
+}
+
+static void test_config_filter_command_status_dword_drops_status(void **state)
+{
+	struct config_write_op ops[64];
+	const uint8_t v[4] = { 0x07, 0x00, 0xff, 0xff };
+
+	(void)state;
+	/* The usual 4-byte write at 0x04: COMMAND goes, STATUS does not. */
+	assert_int_equal(filter(0x04, v, 4, ops), 2);
+	assert_int_equal(ops[0].offset, 0x04);
+	assert_int_equal(ops[1].offset, 0x05);
+	assert_true(config_filter_drops(0x06));
+	assert_true(config_filter_drops(0x07));
+}
+
+static void test_config_filter_bars_dropped(void **state)
+{
+	struct config_write_op ops[64];
+	uint8_t v[24];
+
+	(void)state;
+	memset(v, 0xff, sizeof(v));
+	for (uint32_t off = 0x10; off < 0x28; off += 4)
+		assert_int_equal(filter(off, v, 4, ops), 0);
+	assert_int_equal(filter(0x10, v, 24, ops), 0);
+	assert_int_equal(filter(0x30, v, 4, ops), 0);	/* expansion ROM */
+	assert_false(config_filter_drops(0x0c));
+	assert_false(config_filter_drops(0x28));
+}
+
+static void test_config_filter_capability_writes_aligned(void **state)
+{
+	struct config_write_op ops[64];
+	const uint8_t v[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	(void)state;
+	/* Aligned dword. */
+	assert_int_equal(filter(0x40, v, 4, ops), 1);
+	assert_int_equal(ops[0].width, 4);
+	assert_int_equal(ops[0].value, 0x04030201);
+	/* MSI-X control: a word at 0x42. */
+	assert_int_equal(filter(0x42, v, 2, ops), 1);
+	assert_int_equal(ops[0].offset, 0x42);
+	assert_int_equal(ops[0].width, 2);
+	assert_int_equal(ops[0].value, 0x0201);
+	/* Unaligned 7 bytes at 0x41: 1 + 2 + 4. */
+	assert_int_equal(filter(0x41, v, 7, ops), 3);
+	assert_int_equal(ops[0].width, 1);
+	assert_int_equal(ops[1].offset, 0x42);
+	assert_int_equal(ops[1].width, 2);
+	assert_int_equal(ops[2].offset, 0x44);
+	assert_int_equal(ops[2].width, 4);
+	assert_int_equal(ops[2].value, 0x07060504);
+}
+
+static void test_config_filter_whole_header(void **state)
+{
+	struct config_write_op ops[64];
+	uint8_t v[64];
+	uint32_t forwarded = 0;
+	int n;
+
+	(void)state;
+	memset(v, 0xaa, sizeof(v));
+	n = filter(0, v, 64, ops);
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++) {
+		for (uint32_t b = 0; b < ops[i].width; b++)
+			assert_false(config_filter_drops(ops[i].offset + b));
+		assert_int_equal(ops[i].offset % ops[i].width, 0);
+		forwarded += ops[i].width;
+	}
+	/* 64 bytes minus STATUS (2), BARs (24) and the ROM BAR (4). */
+	assert_int_equal(forwarded, 64 - 2 - 24 - 4);
+}
+
+static void test_config_filter_outside_config_space(void **state)
+{
+	struct config_write_op ops[64];
+	uint8_t v[4] = { 0 };
+
+	(void)state;
+	assert_int_equal(filter(4094, v, 4, ops), -1);
+	assert_int_equal(filter(4096, v, 1, ops), -1);
+	assert_int_equal(filter(4092, v, 4, ops), 1);
+}
+
+static void test_guest_ram_lookup_inside_one_region(void **state)
+{
+	struct guest_ram ram = { 0 };
+	static uint8_t low[0xa0000], high[0x100000];
+
+	(void)state;
+	assert_int_equal(guest_ram_add(&ram, 0, sizeof(low), low), 0);
+	assert_int_equal(guest_ram_add(&ram, 0x100000, sizeof(high), high), 0);
+	assert_ptr_equal(guest_ram_lookup(&ram, 0x1000, 16), low + 0x1000);
+	assert_ptr_equal(guest_ram_lookup(&ram, 0x100000, sizeof(high)), high);
+	/* Crossing the hole, past the end, wrapping. */
+	assert_null(guest_ram_lookup(&ram, 0x9ff00, 0x200));
+	assert_null(guest_ram_lookup(&ram, 0x1fffff, 2));
+	assert_null(guest_ram_lookup(&ram, UINT64_MAX - 4, 16));
+	assert_null(guest_ram_lookup(&ram, 0xa0000, 1));
+	/* Overlap refused; removal. */
+	assert_int_equal(guest_ram_add(&ram, 0x90000, 0x20000, low), -EEXIST);
+	assert_int_equal(guest_ram_remove(&ram, 0, sizeof(low)), 0);
+	assert_null(guest_ram_lookup(&ram, 0x1000, 16));
+	assert_int_equal(guest_ram_remove(&ram, 0, sizeof(low)), -ENOENT);
+}
+
+static void test_guest_ram_region_without_mapping_unreachable(void **state)
+{
+	struct guest_ram ram = { 0 };
+
+	(void)state;
+	assert_int_equal(guest_ram_add(&ram, 0x1000, 0x1000, NULL), 0);
+	assert_null(guest_ram_lookup(&ram, 0x1000, 4));
+}
+
+static void test_reg_table_add_del_has(void **state)
+{
+	struct reg_table t;
+
+	(void)state;
+	reg_table_init(&t);
+	assert_int_equal(reg_table_add(&t, 0x4000, 0x1000), 0);
+	assert_int_equal(reg_table_add(&t, 0x4000, 0x2000), -EEXIST);
+	assert_int_equal(reg_table_add(&t, 0x8000, 0), -EINVAL);
+	assert_true(reg_table_has(&t, 0x4000));
+	assert_false(reg_table_has(&t, 0x8000));
+	assert_int_equal(reg_table_del(&t, 0x8000), -ENOENT);
+	assert_int_equal(reg_table_del(&t, 0x4000), 0);
+	assert_false(reg_table_has(&t, 0x4000));
+	assert_int_equal(t.n, 0);
+	reg_table_free(&t);
+}
+
+static void test_reg_table_stress_against_model(void **state)
+{
+	enum { KEYS = 5000 };
+	static bool model[KEYS];
+	struct reg_table t;
+	uint64_t rng = 12345;
+
+	(void)state;
+	reg_table_init(&t);
+	for (int i = 0; i < 200000; i++) {
+		unsigned int k;
+
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		k = (unsigned int)(rng >> 33) % KEYS;
+		if (model[k]) {
+			assert_int_equal(reg_table_del(&t, (uint64_t)k << 14), 0);
+			model[k] = false;
+		} else {
+			assert_int_equal(reg_table_add(&t, (uint64_t)k << 14, 1), 0);
+			model[k] = true;
+		}
+		/* Deletion must not lose other keys of a probe run. */
+		if (i % 1000 == 0)
+			for (unsigned int j = 0; j < KEYS; j++)
+				assert_int_equal(reg_table_has(&t, (uint64_t)j << 14), model[j]);
+	}
+	reg_table_free(&t);
+}
+
+static void test_reg_table_overlapping(void **state)
+{
+	struct reg_table t;
+	uint64_t keys[8];
+
+	(void)state;
+	reg_table_init(&t);
+	assert_int_equal(reg_table_add(&t, 0x0000, 0x4000), 0);
+	assert_int_equal(reg_table_add(&t, 0x4000, 0x4000), 0);
+	assert_int_equal(reg_table_add(&t, 0x10000, 0x40000), 0);
+	assert_int_equal(reg_table_overlapping(&t, 0x3fff, 2, keys, 8), 2);
+	assert_int_equal(reg_table_overlapping(&t, 0x8000, 0x8000, keys, 8), 0);
+	assert_int_equal(reg_table_overlapping(&t, 0x40000, 1, keys, 8), 1);
+	assert_int_equal(keys[0], 0x10000);
+	assert_int_equal(reg_table_overlapping(&t, 0, 0x100000, keys, 1), 3);
+	reg_table_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_filter_command_forwarded_bytewise),
+		cmocka_unit_test(test_config_filter_command_status_dword_drops_status),
+		cmocka_unit_test(test_config_filter_bars_dropped),
+		cmocka_unit_test(test_config_filter_capability_writes_aligned),
+		cmocka_unit_test(test_config_filter_whole_header),
+		cmocka_unit_test(test_config_filter_outside_config_space),
+		cmocka_unit_test(test_guest_ram_lookup_inside_one_region),
+		cmocka_unit_test(test_guest_ram_region_without_mapping_unreachable),
+		cmocka_unit_test(test_reg_table_add_del_has),
+		cmocka_unit_test(test_reg_table_stress_against_model),
+		cmocka_unit_test(test_reg_table_overlapping),
+	};
+
+	return cmocka_run_group_tests_name("server core", tests, NULL, NULL);
+}
