@@ -227,7 +227,7 @@ static int m_probe_dma_region(struct dext_conn *c, const uint64_t *in, uint64_t 
 
 static int m_config_read(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 {
-	uint32_t v;
+	uint32_t v = 0;
 	int r;
 
 	if (in[0] > DEXT_CONFIG_SPACE_SIZE || in[1] > 4)

@@ -69,7 +69,8 @@ struct apple_dma_batch_env {
 	 * whole range is one contiguous RAM mapping, else NULL. The only way
 	 * the processor touches guest memory; the pointer must stay valid until
 	 * apple_dma_batch_process() returns. Never called with @len == 0 or
-	 * with a range that wraps past UINT64_MAX.
+	 * with a range whose end (gpa + len) does not fit in 64 bits: such
+	 * ranges, including one ending exactly at 2^64, are refused before.
 	 */
 	void *(*gpa_to_host)(void *opaque, uint64_t gpa, uint64_t len);
 	/*

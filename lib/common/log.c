@@ -31,6 +31,7 @@ enum log_level log_get_level(void)
 	return log_max;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
