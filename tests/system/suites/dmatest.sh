@@ -95,6 +95,14 @@ check counters_window_hits sh -c "awk '/^window_hits/ { exit !(\$2 > 0) }' $stat
 check counters_no_unknown_unmaps sh -c "awk '/^unmap_unknown/ { exit !(\$2 == 0) }' $stats"
 echo "STATS $(tr '\n' ' ' < "$stats")"
 
+# ---- the driver rebinds while apple_dma stays loaded -------------------------
+# (arm64 6.1 clears a device's DMA ops when its driver unbinds; apple_dma must
+# put its ops back before the driver probes again, or DMA would bypass the DART)
+echo "0000:$PT_BDF" > /sys/bus/pci/drivers/dmatest_guest/unbind
+echo "0000:$PT_BDF" > /sys/bus/pci/drivers/dmatest_guest/bind
+check copy_after_rebind dt copy 65536 1 2 single seed=$RANDOM
+check sg_after_rebind dt sg 32 5000 seed=$RANDOM
+
 # ---- unload leaves nothing behind in the DART; reload works ------------------
 rmmod dmatest_guest
 check apple_dma_unload rmmod apple_dma
