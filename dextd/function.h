@@ -136,5 +136,8 @@ void fn_reset(struct dext_function *fn);
 /* Device models. */
 struct dext_function *dmatest_create(unsigned int bus, unsigned int dev, unsigned int fn,
 				     const struct dart_config *dart_cfg, const char *opts);
+/* NVMe 1.4 controller, one namespace (dev-nvme.c); opts "size=..,backing=..". */
+struct dext_function *nvme_create(unsigned int bus, unsigned int dev, unsigned int fn,
+				  const struct dart_config *dart_cfg, const char *opts);
 
 #endif /* DEXTD_FUNCTION_H */

@@ -33,7 +33,12 @@ static void usage(FILE *f)
 		"                             max-bytes=SIZE   registered bytes (default 1536M)\n"
 		"                             iova-bits=N      IOVA aperture (default 32)\n"
 		"                             seed=N           placement seed (default random)\n"
-		"                           KIND: dmatest\n"
+		"                           KIND: dmatest, or nvme with options:\n"
+		"                             size=SIZE        namespace bytes (default 256M)\n"
+		"                             backing=PATH     file for the namespace, created\n"
+		"                                              or extended to size=\n"
+		"                             lba=512|4096     LBA data size (default 512)\n"
+		"                             queues=N         I/O queue pairs, 1..64 (default 8)\n"
 		"      --ready-fd FD        write READY to FD once listening, then close it\n"
 		"  -v, --verbose            log every refused request\n"
 		"  -h, --help               show this help\n"
@@ -48,7 +53,7 @@ static struct dext_function *function_from_spec(const char *spec)
 	struct dart_config dc;
 	unsigned int bus = 0, dev = 0, fn = 0;
 	char *copy = strdup(spec), *save = NULL, *tok, *kind;
-	char devopts[256] = "";
+	char devopts[1024] = "";
 	struct dext_function *f = NULL;
 	bool have_bdf = false;
 	uint64_t v;
@@ -86,9 +91,13 @@ static struct dext_function *function_from_spec(const char *spec)
 		} else {
 			/* Left for the device model, which rejects what it does not know. */
 			size_t used = strlen(devopts);
+			int w = snprintf(devopts + used, sizeof(devopts) - used, "%s%s=%s",
+					 used ? "," : "", tok, eq);
 
-			snprintf(devopts + used, sizeof(devopts) - used, "%s%s=%s",
-				 used ? "," : "", tok, eq);
+			if (w < 0 || (size_t)w >= sizeof(devopts) - used) {
+				log_error("--function %s: device options too long", spec);
+				goto out;
+			}
 		}
 	}
 	if (!kind || !have_bdf) {
@@ -97,8 +106,10 @@ static struct dext_function *function_from_spec(const char *spec)
 	}
 	if (!strcmp(kind, "dmatest")) {
 		f = dmatest_create(bus, dev, fn, &dc, devopts);
+	} else if (!strcmp(kind, "nvme")) {
+		f = nvme_create(bus, dev, fn, &dc, devopts);
 	} else {
-		log_error("--function %s: unknown kind '%s' (known: dmatest)", spec, kind);
+		log_error("--function %s: unknown kind '%s' (known: dmatest, nvme)", spec, kind);
 		goto out;
 	}
 	if (!f)

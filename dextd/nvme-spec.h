@@ -37,7 +37,8 @@
 #define NVME_REG_ACQ		0x30	/* 8 bytes */
 #define NVME_REG_CMBLOC		0x38
 #define NVME_REG_CMBSZ		0x3c
-#define NVME_REG_DBS		0x1000	/* SQ y tail at DBS + (2y) * (4 << DSTRD), CQ y head at (2y + 1) */
+/* Doorbells: SQ y tail at DBS + 2y * (4 << DSTRD), CQ y head at DBS + (2y + 1) * (..) */
+#define NVME_REG_DBS		0x1000
 
 /* CAP (3.1.1). */
 #define NVME_CAP_MQES(c)	((c) & 0xffff)		/* 0's based */
@@ -237,7 +238,7 @@ struct nvme_id_ctrl {
 	uint8_t cntrltype;
 	uint8_t fguid[16];
 	uint16_t crdt[3];
-	uint8_t rsvd134[122];
+	uint8_t rsvd134[106];
 	uint8_t nvmemi[16];
 	uint16_t oacs;
 	uint8_t acl;

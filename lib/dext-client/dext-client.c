@@ -114,7 +114,8 @@ static int transact(struct dext_client *c, uint16_t type, uint16_t op, const uin
 			close(fd);
 		return -EPROTO;
 	}
-	memcpy(out, rep.scalars, n_out * sizeof(uint64_t));
+	if (n_out)
+		memcpy(out, rep.scalars, n_out * sizeof(uint64_t));
 	if (fd_out)
 		*fd_out = fd;
 	else if (fd >= 0)

@@ -89,6 +89,10 @@ struct dt_dev {
 	struct mutex cmd_lock;
 	char *result;
 	struct dentry *debugfs;
+	/* "hold": mappings kept on purpose until "release" or remove */
+	void **held_va;
+	dma_addr_t *held_dma;
+	size_t held_n, held_size;
 };
 
 /* The debugfs interface serves one device. */
@@ -1044,6 +1048,69 @@ static int dt_test_raise(struct dt_ctx *c, u64 n)
 	return 0;
 }
 
+/* Drops the mappings "hold" kept. Caller holds cmd_lock (or is remove). */
+static void dt_release_held(struct dt_dev *dt)
+{
+	size_t i;
+
+	for (i = 0; i < dt->held_n; i++) {
+		dma_unmap_single(dt->dev, dt->held_dma[i], dt->held_size, DMA_BIDIRECTIONAL);
+		kfree(dt->held_va[i]);
+	}
+	kfree(dt->held_va);
+	kfree(dt->held_dma);
+	dt->held_va = NULL;
+	dt->held_dma = NULL;
+	dt->held_n = 0;
+}
+
+/*
+ * Map n buffers of size bytes and keep them mapped, so that a test can see
+ * live mappings on the host (and that killing a VM releases them).
+ */
+static int dt_test_hold(struct dt_ctx *c, u64 n, u64 size)
+{
+	struct dt_dev *dt = c->dt;
+
+	if (dt->held_n) {
+		dt_fail(c, "already holding %zu mappings", dt->held_n);
+		return -EBUSY;
+	}
+	if (n == 0 || n > 4096 || size == 0 || size > SZ_64K) {
+		dt_fail(c, "hold N SIZE: N 1..4096, SIZE 1..65536");
+		return -EINVAL;
+	}
+	dt->held_va = kcalloc(n, sizeof(*dt->held_va), GFP_KERNEL);
+	dt->held_dma = kcalloc(n, sizeof(*dt->held_dma), GFP_KERNEL);
+	if (!dt->held_va || !dt->held_dma) {
+		dt_release_held(dt);
+		return -ENOMEM;
+	}
+	dt->held_size = size;
+	for (; dt->held_n < n; dt->held_n++) {
+		/* 256 KiB apart would need big allocations; distinct kmallocs suffice */
+		void *va = kmalloc(size, GFP_KERNEL);
+		dma_addr_t a;
+
+		if (!va)
+			break;
+		a = dma_map_single(dt->dev, va, size, DMA_BIDIRECTIONAL);
+		if (dma_mapping_error(dt->dev, a)) {
+			kfree(va);
+			break;
+		}
+		dt->held_va[dt->held_n] = va;
+		dt->held_dma[dt->held_n] = a;
+	}
+	dt_res(c, "held %zu\n", dt->held_n);
+	if (dt->held_n != n) {
+		dt_fail(c, "mapped only %zu of %llu", dt->held_n, n);
+		dt_release_held(dt);
+		return -EIO;
+	}
+	return 0;
+}
+
 static int dt_parse_u64(struct dt_ctx *c, const char *s, u64 *v)
 {
 	if (kstrtou64(s, 0, v)) {
@@ -1109,6 +1176,11 @@ static int dt_exec(struct dt_dev *dt, char *line)
 		ret = dt_test_stress(&c, argv[1]);
 	} else if (!strcmp(argv[0], "raise") && argc == 2) {
 		ret = dt_test_raise(&c, a[0]);
+	} else if (!strcmp(argv[0], "hold") && argc == 3) {
+		ret = dt_test_hold(&c, a[0], a[1]);
+	} else if (!strcmp(argv[0], "release") && argc == 1) {
+		dt_res(&c, "released %zu\n", dt->held_n);
+		dt_release_held(dt);
 	} else {
 		goto bad;
 	}
@@ -1315,6 +1387,7 @@ static void dt_remove(struct pci_dev *pdev)
 	dt_the_dev = NULL;
 	mutex_unlock(&dt_probe_lock);
 
+	dt_release_held(dt);
 	dt_free_irqs(dt, dt->nvec);
 	pci_clear_master(pdev);
 	pci_iounmap(pdev, dt->regs);
