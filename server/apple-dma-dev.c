@@ -178,6 +178,39 @@ static void dma_unregister_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 	guest_ram_remove(&d->ram, gpa, len);
 }
 
+/* Drops every registration the guest made: its DMA state is gone. */
+static void forget_guest_mappings(struct apple_dma_dev *d)
+{
+	size_t dropped = d->regs.n;
+
+	for (size_t i = 0; i < d->regs.cap; i++) {
+		const struct reg_entry *e = &d->regs.slots[i];
+
+		if (e->len && !d->link->lost)
+			dext_link_check(d->link, dext_unregister_dma(d->link->client, e->key),
+					"UnregisterDMARegion");
+	}
+	reg_table_free(&d->regs);
+	if (dropped)
+		log_info("apple-dma: reset dropped %zu live registration%s", dropped,
+			 dropped == 1 ? "" : "s");
+}
+
+/*
+ * A device reset (the VM reboots, or the guest resets the function): the
+ * guest's mappings and its command page belong to the old world.
+ */
+static int reset_cb(vfu_ctx_t *ctx, vfu_reset_type_t type)
+{
+	struct apple_dma_dev *d = vfu_get_private(ctx);
+
+	(void)type;
+	forget_guest_mappings(d);
+	d->cmd_gpa = 0;
+	d->status = APPLE_DMA_STATUS_OK;
+	return 0;
+}
+
 int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,
 			 struct dext_link *link, uint32_t managed_bdf, uint32_t max_entries)
 {
@@ -201,6 +234,7 @@ int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,
 	if (vfu_setup_region(d->ctx, VFU_PCI_DEV_BAR0_REGION_IDX, APPLE_DMA_BAR0_SIZE, bar0_access,
 			     VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, NULL, 0, -1, 0) < 0 ||
 	    vfu_setup_device_dma(d->ctx, dma_register_cb, dma_unregister_cb) < 0 ||
+	    vfu_setup_device_reset_cb(d->ctx, reset_cb) < 0 ||
 	    vfu_realize_ctx(d->ctx) < 0)
 		return log_err_errno(-errno, "apple-dma: vfio-user setup");
 	log_info("apple-dma: 1b36:0015 for guest %02x:%02x.%x, %u entries per batch, on %s",

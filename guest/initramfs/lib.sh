@@ -48,3 +48,11 @@ kv() {
 pci_dev() {
 	echo "/sys/bus/pci/devices/0000:$1"
 }
+
+# Loads /lib/modules/suite/* in the order the host computed.
+load_suite_modules() {
+	[ -f /lib/modules/suite/order ] || return 0
+	while read -r m; do
+		insmod "/lib/modules/suite/$m" || { echo "insmod $m failed"; return 1; }
+	done < /lib/modules/suite/order
+}

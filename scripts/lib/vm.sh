@@ -50,33 +50,74 @@ sys_modules() {
 	echo "$out"
 }
 
-# Kernel modules the guest needs before the suite (virtio console for the
-# host-query port), in load order; only those the kernel builds as modules.
-sys_boot_modules() {
-	local m f
-	for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_console; do
-		f=$(find "$KMODS" -name "$m.ko*" | head -n 1)
-		[ -n "$f" ] && echo "$f"
+# The "depends=" of a module's .modinfo (no kmod needed on the host).
+_sys_kmod_depends() {
+	case $1 in
+	*.xz) xz -dc "$1" ;;
+	*.zst) zstd -dcq "$1" ;;
+	*) cat "$1" ;;
+	esac | tr '\0' '\n' | sed -n 's/^depends=//p'
+}
+
+# sys_kmods NAME... : the kernel's modules for NAMEs with their
+# dependencies, in load order; built-in ones are skipped.
+sys_kmods() {
+	local index name
+	declare -A seen=()
+	index=$(find "$KMODS" -name '*.ko*')
+	_sys_kmod_visit() {
+		local n=${1//-/_} f dep
+		[ -n "${seen[$n]:-}" ] && return 0
+		seen[$n]=1
+		f=$(awk -v n="$n" '{ b = $0; sub(/.*\//, "", b); sub(/\.ko.*/, "", b); gsub(/-/, "_", b); if (b == n && !done) { print; done = 1 } }' <<< "$index")
+		[ -n "$f" ] || return 0
+		for dep in $(_sys_kmod_depends "$f" | tr ',' ' '); do
+			_sys_kmod_visit "$dep"
+		done
+		echo "$f"
+	}
+	for name in "$@"; do
+		_sys_kmod_visit "$name"
 	done
-	return 0
+}
+
+# Kernel modules every test guest loads first: the virtio console behind the
+# host-query port (built into some kernels, modules in others).
+sys_boot_modules() {
+	sys_kmods virtio_pci virtio_console
+}
+
+# Copies modules (decompressed: busybox insmod cannot) into DIR with an
+# "order" file listing them in load order.
+_sys_stage_kmods() {
+	local dir=$1 f; shift
+	rm -rf "$dir" && mkdir -p "$dir"
+	: > "$dir/order"
+	for f in "$@"; do
+		case $f in
+		*.xz) xz -dc "$f" > "$dir/$(basename "${f%.xz}")" ;;
+		*) cp "$f" "$dir/" ;;
+		esac
+		basename "${f%.xz}" >> "$dir/order"
+	done
 }
 
 # sys_initramfs ID OUT SUITE ENVFILE [extra mkinitramfs args...]
+# The guest gets /lib/modules/boot (loaded by /init), /lib/modules/suite
+# (the kernel modules named in $SYS_SUITE_KMODS, with dependencies, for the
+# suite to load when it wants: load_suite_modules), our modules in
+# /lib/modules, /lib.sh, /suite.sh and /suite.env.
 sys_initramfs() {
 	local id=$1 out=$2 suite=$3 envfile=$4; shift 4
-	local mods stage=$BUILD/guest/$id/boot-modules
+	local mods boot=$BUILD/guest/$id/boot-modules extra=$BUILD/guest/$id/suite-modules f
 	mods=$(sys_modules "$id")
-	rm -rf "$stage" && mkdir -p "$stage"
-	: > "$stage/order"
-	for f in $(sys_boot_modules); do
-		case $f in
-		*.xz) xz -dc "$f" > "$stage/$(basename "${f%.xz}")" ;;
-		*) cp "$f" "$stage/" ;;
-		esac
-		basename "${f%.xz}" >> "$stage/order"
-	done
+	# shellcheck disable=SC2046
+	_sys_stage_kmods "$boot" $(sys_boot_modules)
+	# shellcheck disable=SC2046,SC2086
+	_sys_stage_kmods "$extra" $(sys_kmods ${SYS_SUITE_KMODS:-})
 	local files=()
-	for f in "$stage"/*; do files+=(--file "$f:/lib/modules/boot/"); done
+	for f in "$boot"/*; do files+=(--file "$f:/lib/modules/boot/"); done
+	for f in "$extra"/*; do files+=(--file "$f:/lib/modules/suite/"); done
 	"$REPO/scripts/mkinitramfs" --arch "$MARCH" --out "$out" --init "$GUEST_FS/init" \
 		--file "$GUEST_FS/lib.sh:/lib.sh" --file "$suite:/suite.sh" \
 		--file "$envfile:/suite.env" \
@@ -87,7 +128,7 @@ sys_initramfs() {
 # Answers the guest's host queries: "Q <id> status" -> the dext's view of
 # the passthrough function. Runs until the pipe closes.
 sys_hostq_responder() {
-	local wd=$1 sock=$2 bdf=$3 tag id q rest row
+	local wd=$1 sock=$2 bdf=$3 tag id q rest row boots
 	while read -r tag id q rest; do
 		[ "$tag" = Q ] || continue
 		case $q in
@@ -96,6 +137,14 @@ sys_hostq_responder() {
 			# BDF claims clients vectors mappings bytes peak-maps peak-bytes faults irqs resets bar-writes
 			set -- $row
 			echo "A $id claims=$2 clients=$3 vectors=$4 mappings=$5 bytes=$6 peak_mappings=$7 peak_bytes=$8 faults=$9 irqs=${10} resets=${11} bar_writes=${12}"
+			;;
+		boot)
+			boots=$(( $(cat "$wd/boots" 2>/dev/null || echo 0) + 1 ))
+			echo "$boots" > "$wd/boots"
+			echo "A $id boots=$boots"
+			;;
+		faults)
+			echo "A $id $("$DEXT_CLI" --socket "$sock" faults 4 | awk -v b="$bdf" '$1 == b { printf "%s:%s ", $3, $4 }')"
 			;;
 		*) echo "A $id error=unknown-query" ;;
 		esac

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# System test: the stock nvme driver on dextd's simulated NVMe controller
+# through apple_dma (raw I/O, fio where provisioned, controller reset,
+# ext4 with checksums across a guest reboot on x86_64).
+# Usage: tests/system/run-nvme.sh KERNEL-ID
+. "$(dirname "$0")/../../scripts/lib/vm.sh"
+suites=$(cd "$(dirname "$0")" && pwd)/suites
+
+id=${1:?usage: run-nvme.sh KERNEL-ID}
+sys_kernel "$id"
+seed=${VFIO_APPLE_TEST_SEED:-$(( $(date +%s) % 32768 ))}
+extra=()
+have_ext4=0
+if [ "$MARCH" = x86_64 ]; then
+	# Host binaries run in x86_64 guests: mkfs.ext4 with its libraries, static fio.
+	extra+=(--bin-dynamic "$(command -v mke2fs):/sbin/mkfs.ext4")
+	[ -x "${FIO_X86_64:-}" ] && extra+=(--file "$FIO_X86_64:/bin/fio")
+	have_ext4=1
+fi
+mkdir -p "$BUILD/system"
+envfile=$BUILD/system/nvme-$id.env
+printf 'SEED=%s\nHAVE_EXT4=%s\n' "$seed" "$have_ext4" > "$envfile"
+initrd=$BUILD/system/nvme-$id.cpio.gz
+SYS_SUITE_KMODS="nvme ext4 crc32c_generic crc32c_intel" sys_initramfs "$id" "$initrd" "$suites/nvme.sh" "$envfile" "${extra[@]}"
+
+echo "system: nvme on $id (seed $seed)"
+status=0
+sys_boot "$id" "nvme-$id" "$initrd" "nvme,bdf=01:00.0,size=256M" --memory 1G --allow-reboot ||
+	status=$?
+sys_judge "$SYS_WD/console.log" "nvme-$id" || status=1
+exit "$status"
