@@ -24,6 +24,18 @@ static int env_register(void *opaque, uint64_t key, void *hva, uint64_t len, uin
 	struct apple_dma_dev *d = opaque;
 	int r;
 
+	/*
+	 * The platform is gone and so is the device: no DMA can happen. Refusing
+	 * maps would make guest drivers retry forever (they treat a failed map
+	 * as a passing shortage); an identity answer, as the reference gives
+	 * without a dext, lets their I/O reach the dead device and time out.
+	 */
+	if (d->link->lost) {
+		*bus_addr = key;
+		*bus_len = len;
+		d->stats.maps_after_loss++;
+		return 0;
+	}
 	/* Book-keep first, so a registration is never unknown to us. */
 	r = reg_table_add(&d->regs, key, len);
 	if (r < 0)
@@ -44,13 +56,13 @@ static int env_unregister(void *opaque, uint64_t key)
 	int r;
 
 	if (!reg_table_has(&d->regs, key))
-		return -ENOENT;
+		return d->link->lost ? 0 : -ENOENT;
 	r = dext_link_check(d->link, dext_unregister_dma(d->link->client, key),
 			    "UnregisterDMARegion");
 	/* Gone from the dext either way once it says so, or once it is lost. */
 	if (r == 0 || r == -ENOENT || r == -ENODEV)
 		reg_table_del(&d->regs, key);
-	return r;
+	return r == -ENODEV ? 0 : r;
 }
 
 static void doorbell(struct apple_dma_dev *d)

@@ -29,6 +29,7 @@ struct apple_dma_dev_stats {
 	struct apple_dma_batch_stats batch;
 	uint64_t status_ok, status_ioerr, status_inval;	/* batches by result */
 	uint64_t dropped_on_ram_removal;	/* registrations QEMU's unmap removed */
+	uint64_t maps_after_loss;	/* answered while the dext is lost */
 };
 
 struct apple_dma_dev {

@@ -49,10 +49,14 @@ pci_dev() {
 	echo "/sys/bus/pci/devices/0000:$1"
 }
 
-# Loads /lib/modules/suite/* in the order the host computed.
+# Loads /lib/modules/suite/* in the order the host computed. A variable
+# KMOD_ARGS_<name> (name with - as _) gives a module its parameters.
 load_suite_modules() {
 	[ -f /lib/modules/suite/order ] || return 0
 	while read -r m; do
-		insmod "/lib/modules/suite/$m" || { echo "insmod $m failed"; return 1; }
+		n=$(echo "${m%.ko}" | tr - _)
+		eval "args=\${KMOD_ARGS_$n:-}"
+		# shellcheck disable=SC2086
+		insmod "/lib/modules/suite/$m" $args || { echo "insmod $m failed"; return 1; }
 	done < /lib/modules/suite/order
 }

@@ -125,18 +125,55 @@ sys_initramfs() {
 		"${files[@]}" "$@" >/dev/null
 }
 
-# Answers the guest's host queries: "Q <id> status" -> the dext's view of
-# the passthrough function. Runs until the pipe closes.
+# The dext's view of the function at bdf as "key=value ..." (empty if dextd is gone).
+sys_dext_status() {
+	local sock=$1 bdf=$2 row
+	row=$("$DEXT_CLI" --socket "$sock" status 2>/dev/null | awk -v b="$bdf" '$1 == b') || true
+	[ -n "$row" ] || return 0
+	# BDF claims clients vectors mappings bytes peak-maps peak-bytes faults irqs resets bar-writes
+	set -- $row
+	echo "claims=$2 clients=$3 vectors=$4 mappings=$5 bytes=$6 peak_mappings=$7 peak_bytes=$8 faults=$9 irqs=${10} resets=${11} bar_writes=${12}"
+}
+
+# Waits (bounded) until process pid has exited; it is not our child, so an
+# exited one may linger as a zombie until its parent reaps it.
+_sys_running() { [ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]; }
+_sys_wait_gone() {
+	local pid=$1 i=0
+	while _sys_running "$pid" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	! _sys_running "$pid"
+}
+
+# Answers the guest's host queries, one line "Q <id> <query>" each, until the
+# pipe closes:
+#   status       the dext's view of the passthrough function
+#   boot         counts the guest's boots (guards against reboot loops)
+#   faults       the function's most recent DART faults
+#   kill-dextd   SIGKILL dextd (fault tests)
+#   kill-server  SIGKILL the server, wait for it, then the dext's view
+#   kill-qemu    SIGKILL QEMU after saving the dext's view to status.before-kill
 sys_hostq_responder() {
-	local wd=$1 sock=$2 bdf=$3 tag id q rest row boots
+	local wd=$1 sock=$2 bdf=$3 dextd_pid=$4 tag id q rest boots pid
 	while read -r tag id q rest; do
 		[ "$tag" = Q ] || continue
 		case $q in
 		status)
-			row=$("$DEXT_CLI" --socket "$sock" status | awk -v b="$bdf" '$1 == b')
-			# BDF claims clients vectors mappings bytes peak-maps peak-bytes faults irqs resets bar-writes
-			set -- $row
-			echo "A $id claims=$2 clients=$3 vectors=$4 mappings=$5 bytes=$6 peak_mappings=$7 peak_bytes=$8 faults=$9 irqs=${10} resets=${11} bar_writes=${12}"
+			echo "A $id $(sys_dext_status "$sock" "$bdf")"
+			;;
+		kill-dextd)
+			kill -9 "$dextd_pid"
+			echo "A $id killed=dextd"
+			;;
+		kill-server)
+			pid=$(cat "$wd/vm/server.pid")
+			kill -9 "$pid"
+			_sys_wait_gone "$pid" || true
+			echo "A $id $(sys_dext_status "$sock" "$bdf")"
+			;;
+		kill-qemu)
+			sys_dext_status "$sock" "$bdf" > "$wd/status.before-kill"
+			echo "A $id killing=qemu"
+			kill -9 "$(cat "$wd/vm/qemu.pid")"
 			;;
 		boot)
 			boots=$(( $(cat "$wd/boots" 2>/dev/null || echo 0) + 1 ))
@@ -152,11 +189,16 @@ sys_hostq_responder() {
 }
 
 # sys_boot ID NAME INITRD FUNCTION-SPEC [launcher args...]
-# Boots the guest; console in $SYS_WD/console.log. Sets SYS_WD.
+# Boots the guest; console in $SYS_WD/console.log. Sets SYS_WD. With
+# SYS_KEEP_WD=1 the directory of an earlier boot of that name (and a stale
+# dextd socket in it) is kept.
 sys_boot() {
 	local id=$1 name=$2 initrd=$3 fspec=$4; shift 4
 	SYS_WD=$BUILD/system/$name
-	rm -rf "$SYS_WD" && mkdir -p "$SYS_WD"
+	[ "${SYS_KEEP_WD:-0}" = 1 ] || rm -rf "$SYS_WD"
+	mkdir -p "$SYS_WD"
+	rm -f "$SYS_WD/dextd.ready" "$SYS_WD/hostq.in" "$SYS_WD/hostq.out" "$SYS_WD/boots"
+	rm -rf "$SYS_WD/vm"
 	local sock=$SYS_WD/dextd.sock fifo=$SYS_WD/dextd.ready line status=0
 	mkfifo "$fifo"
 	"$DEXTD" --socket "$sock" --function "$fspec" --ready-fd 3 3>"$fifo" 2>"$SYS_WD/dextd.log" &
@@ -167,7 +209,7 @@ sys_boot() {
 	mkfifo "$SYS_WD/hostq.in" "$SYS_WD/hostq.out"
 	local bdf
 	bdf=$(echo "$fspec" | sed -n 's/.*bdf=\([0-9a-f:.]*\).*/\1/p')
-	sys_hostq_responder "$SYS_WD" "$sock" "$bdf" &
+	sys_hostq_responder "$SYS_WD" "$sock" "$bdf" "$dextd_pid" &
 	local responder=$!
 
 	timeout "$VM_TIMEOUT" "$REPO/tools/vfio-apple" run --arch "$QARCH" --kernel "$KERNEL" \
@@ -180,6 +222,7 @@ sys_boot() {
 
 	kill "$responder" 2>/dev/null || true
 	wait "$responder" 2>/dev/null || true
+	sys_dext_status "$sock" "$bdf" > "$SYS_WD/dext-status.kv"
 	"$DEXT_CLI" --socket "$sock" status > "$SYS_WD/dext-status.after" 2>&1 || true
 	kill "$dextd_pid" 2>/dev/null || true
 	wait "$dextd_pid" 2>/dev/null || true
