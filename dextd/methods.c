@@ -75,17 +75,21 @@ void dext_conn_release(struct dext_conn *c)
 	c->fn = NULL;
 }
 
-static int m_get_identity(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+/* GetIdentity's six scalars, also what DEXT_CTL_ENUM answers. */
+static void identity_out(const struct dext_function *fn, uint64_t *out)
 {
-	struct dext_function *fn = c->fn;
-
-	(void)in;
 	out[0] = fn->bus;
 	out[1] = fn->dev;
 	out[2] = fn->fn;
 	out[3] = fn->vendor;
 	out[4] = fn->device;
 	out[5] = fn->class_code;
+}
+
+static int m_get_identity(struct dext_conn *c, const uint64_t *in, uint64_t *out)
+{
+	(void)in;
+	identity_out(c->fn, out);
 	return 0;
 }
 
@@ -520,12 +524,7 @@ static int handle_control(struct dext_conn *c, const struct dext_msg *req, uint6
 		for (unsigned int i = 0, seen = 0; (fn = dextd_function_at(c->daemon, i)); i++) {
 			if (fn->terminated || seen++ != in[0])
 				continue;
-			out[0] = fn->bus;
-			out[1] = fn->dev;
-			out[2] = fn->fn;
-			out[3] = fn->vendor;
-			out[4] = fn->device;
-			out[5] = fn->class_code;
+			identity_out(fn, out);
 			*n_out = 6;
 			return 0;
 		}

@@ -9,7 +9,7 @@
 #include <libvfio-user.h>
 
 #include "common/log.h"
-#include "vfu-log.h"
+#include "vfu-util.h"
 
 static void *env_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len)
 {
@@ -272,18 +272,5 @@ int apple_dma_dev_poll_fd(struct apple_dma_dev *d)
 
 int apple_dma_dev_run(struct apple_dma_dev *d)
 {
-	if (!d->attached) {
-		if (vfu_attach_ctx(d->ctx) < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-		d->attached = true;
-		log_info("apple-dma: QEMU connected");
-		return 0;
-	}
-	if (vfu_run_ctx(d->ctx) < 0) {
-		if (errno == ENOTCONN)
-			return -ENOTCONN;
-		if (errno != EAGAIN && errno != EBUSY)
-			log_warn("apple-dma: vfio-user: %s", strerror(errno));
-	}
-	return 0;
+	return vfu_endpoint_serve(d->ctx, &d->attached, "apple-dma");
 }

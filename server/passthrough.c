@@ -9,7 +9,7 @@
 
 #include "common/log.h"
 #include "config-filter.h"
-#include "vfu-log.h"
+#include "vfu-util.h"
 
 #define PCI_CAPABILITY_LIST	0x34
 #define PCI_INTERRUPT_PIN	0x3d
@@ -305,20 +305,7 @@ int passthrough_poll_fd(struct passthrough *pt)
 
 int passthrough_run(struct passthrough *pt)
 {
-	if (!pt->attached) {
-		if (vfu_attach_ctx(pt->ctx) < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-		pt->attached = true;
-		log_info("passthrough: QEMU connected");
-		return 0;
-	}
-	if (vfu_run_ctx(pt->ctx) < 0) {
-		if (errno == ENOTCONN)
-			return -ENOTCONN;
-		if (errno != EAGAIN && errno != EBUSY)
-			log_warn("passthrough: vfio-user: %s", strerror(errno));
-	}
-	return 0;
+	return vfu_endpoint_serve(pt->ctx, &pt->attached, "passthrough");
 }
 
 void passthrough_service_irqs(struct passthrough *pt)

@@ -232,6 +232,27 @@ static void apple_dma_free_backing(struct page *page, size_t size)
 	__free_pages(page, get_order(size));
 }
 
+/* Our own backing pages for size bytes, mapped through the companion. */
+static struct page *apple_dma_alloc_mapped(struct apple_dma *ad,
+					   struct device *dev, size_t size,
+					   gfp_t gfp, u64 mask,
+					   dma_addr_t *dma_handle)
+{
+	struct page *page = apple_dma_alloc_backing(dev, size, gfp);
+	dma_addr_t dma;
+
+	if (!page)
+		return NULL;
+	dma = apple_dma_map_range(ad, page_to_phys(page), PAGE_ALIGN(size),
+				  mask);
+	if (dma == DMA_MAPPING_ERROR) {
+		apple_dma_free_backing(page, size);
+		return NULL;
+	}
+	*dma_handle = dma;
+	return page;
+}
+
 static void *apple_dma_alloc(struct device *dev, size_t size,
 			     dma_addr_t *dma_handle, gfp_t gfp,
 			     unsigned long attrs)
@@ -263,17 +284,10 @@ static void *apple_dma_alloc(struct device *dev, size_t size,
 		goto out;
 	}
 
-	page = apple_dma_alloc_backing(dev, size, gfp);
-	if (!page)
-		goto out;
-	dma = apple_dma_map_range(ad, page_to_phys(page), PAGE_ALIGN(size),
-				  apple_dma_coherent_mask(dev));
-	if (dma == DMA_MAPPING_ERROR) {
-		apple_dma_free_backing(page, size);
-		goto out;
-	}
-	*dma_handle = dma;
-	cpu_addr = page_address(page);
+	page = apple_dma_alloc_mapped(ad, dev, size, gfp,
+				      apple_dma_coherent_mask(dev), dma_handle);
+	if (page)
+		cpu_addr = page_address(page);
 out:
 	apple_dma_put(ad);
 	return cpu_addr;
@@ -331,17 +345,8 @@ static struct page *apple_dma_alloc_pages(struct device *dev, size_t size,
 		goto out;
 	}
 
-	page = apple_dma_alloc_backing(dev, size, gfp);
-	if (!page)
-		goto out;
-	dma = apple_dma_map_range(ad, page_to_phys(page), PAGE_ALIGN(size),
-				  dma_get_mask(dev));
-	if (dma == DMA_MAPPING_ERROR) {
-		apple_dma_free_backing(page, size);
-		page = NULL;
-		goto out;
-	}
-	*dma_handle = dma;
+	page = apple_dma_alloc_mapped(ad, dev, size, gfp, dma_get_mask(dev),
+				      dma_handle);
 out:
 	apple_dma_put(ad);
 	return page;

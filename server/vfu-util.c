@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "vfu-log.h"
+#include "vfu-util.h"
 
+#include <errno.h>
+#include <string.h>
 #include <syslog.h>
 
 #include <libvfio-user.h>
@@ -26,4 +28,22 @@ void vfu_log_attach(struct vfu_ctx *ctx, const char *name)
 	ctxs[i] = ctx;
 	names[i] = name;
 	vfu_setup_log(ctx, vfu_log_cb, log_get_level() >= LOG_LVL_DEBUG ? LOG_DEBUG : LOG_INFO);
+}
+
+int vfu_endpoint_serve(struct vfu_ctx *ctx, bool *attached, const char *name)
+{
+	if (!*attached) {
+		if (vfu_attach_ctx(ctx) < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		*attached = true;
+		log_info("%s: QEMU connected", name);
+		return 0;
+	}
+	if (vfu_run_ctx(ctx) < 0) {
+		if (errno == ENOTCONN)
+			return -ENOTCONN;
+		if (errno != EAGAIN && errno != EBUSY)
+			log_warn("%s: vfio-user: %s", name, strerror(errno));
+	}
+	return 0;
 }
