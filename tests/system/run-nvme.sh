@@ -2,11 +2,14 @@
 # System test: the stock nvme driver on dextd's simulated NVMe controller
 # through apple_dma (raw I/O, fio where provisioned, controller reset,
 # ext4 with checksums across a guest reboot on x86_64).
-# Usage: tests/system/run-nvme.sh KERNEL-ID
+# Usage: tests/system/run-nvme.sh KERNEL-ID [refpolicy]
+# refpolicy: apple_dma as the reference does it (one entry per doorbell, no
+# windows), which exercises the key-collision path.
 . "$(dirname "$0")/../../scripts/lib/vm.sh"
 suites=$(cd "$(dirname "$0")" && pwd)/suites
 
-id=${1:?usage: run-nvme.sh KERNEL-ID}
+id=${1:?usage: run-nvme.sh KERNEL-ID [refpolicy]}
+policy=${2:-default}
 sys_kernel "$id"
 seed=${VFIO_APPLE_TEST_SEED:-$(( $(date +%s) % 32768 ))}
 extra=()
@@ -18,14 +21,15 @@ if [ "$MARCH" = x86_64 ]; then
 	have_ext4=1
 fi
 mkdir -p "$BUILD/system"
-envfile=$BUILD/system/nvme-$id.env
+envfile=$BUILD/system/nvme-$policy-$id.env
 printf 'SEED=%s\nHAVE_EXT4=%s\n' "$seed" "$have_ext4" > "$envfile"
-initrd=$BUILD/system/nvme-$id.cpio.gz
+[ "$policy" = refpolicy ] && echo 'APPLE_DMA_ARGS="window_shift=0 max_batch=1"' >> "$envfile"
+initrd=$BUILD/system/nvme-$policy-$id.cpio.gz
 SYS_SUITE_KMODS="nvme ext4 crc32c_generic crc32c_intel" sys_initramfs "$id" "$initrd" "$suites/nvme.sh" "$envfile" "${extra[@]}"
 
-echo "system: nvme on $id (seed $seed)"
+echo "system: nvme on $id, $policy apple_dma policy (seed $seed)"
 status=0
-sys_boot "$id" "nvme-$id" "$initrd" "nvme,bdf=01:00.0,size=256M" --memory 1G --allow-reboot ||
+sys_boot "$id" "nvme-$policy-$id" "$initrd" "nvme,bdf=01:00.0,size=256M" --memory 1G --allow-reboot ||
 	status=$?
-sys_judge "$SYS_WD/console.log" "nvme-$id" || status=1
+sys_judge "$SYS_WD/console.log" "nvme-$policy-$id" || status=1
 exit "$status"

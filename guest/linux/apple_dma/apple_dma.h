@@ -56,6 +56,7 @@
 
 /* Lower bases tried when an exact mapping's base is already a host key. */
 #define APPLE_DMA_COLLISION_TRIES	4
+#define APPLE_DMA_KEY_TRIES		64	/* keys tried inside the first page */
 
 /* Predecessors inspected when looking for a covering live mapping. */
 #define APPLE_DMA_COVER_SCAN		8

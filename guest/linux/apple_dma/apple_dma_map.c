@@ -242,7 +242,7 @@ static int resolve(struct apple_dma *ad, struct apple_dma_seg *seg,
 {
 	u64 gpa = seg->gpa, end = seg->gpa + seg->len;
 	struct apple_dma_mapping *rec;
-	u64 base, top;
+	u64 base, top, key;
 	int i;
 
 	if (allow_window && ad->window_shift &&
@@ -268,6 +268,16 @@ static int resolve(struct apple_dma *ad, struct apple_dma_seg *seg,
 
 	base = round_down(gpa, APPLE_DMA_DART_SIZE);
 	top = round_up(end, APPLE_DMA_DART_SIZE);
+	/*
+	 * The host keys a mapping by the request's GPA, not by its page, and
+	 * keeps the offset inside the page: every key in [base, gpa] maps the
+	 * same DART pages. Try a few of those before moving the base down.
+	 */
+	for (key = base; key <= gpa && key - base < APPLE_DMA_KEY_TRIES; key++) {
+		if (!base_find(ad, key))
+			return new_rec(ad, seg, key, top - key, false, pending);
+		ad->stats.collisions++;
+	}
 	for (i = 0; i < APPLE_DMA_COLLISION_TRIES; i++) {
 		if (!base_find(ad, base))
 			return new_rec(ad, seg, base, top - base, false, pending);

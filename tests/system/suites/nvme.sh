@@ -24,7 +24,8 @@ fi
 # addresses the DART never mapped, before Linux runs: those faults are the
 # baseline; the guest's own DMA must add none.
 faults_base=$(kv faults "$(hostq status)")
-check apple_dma_load insmod /lib/modules/apple_dma.ko
+# shellcheck disable=SC2086
+check apple_dma_load insmod /lib/modules/apple_dma.ko ${APPLE_DMA_ARGS:-}
 check nvme_driver_load load_suite_modules
 check nvme_namespace_appears wait_for_block $DEV
 stats=$(ls /sys/kernel/debug/apple_dma/*/stats 2>/dev/null | head -n 1)
@@ -85,6 +86,7 @@ check controller_reset sh -c "echo 1 > /sys/class/nvme/nvme0/reset_controller"
 check io_after_reset sh -c "dd if=$DEV of=/tmp/back bs=256k count=64 iflag=direct 2>/dev/null && cmp /tmp/pattern /tmp/back"
 rm -f /tmp/back
 
+check no_map_failures sh -c "awk '\$1 == \"map_failures\" { exit \$2 != 0 }' $stats"
 st=$(hostq status)
 check dart_no_new_faults sh -c "test $(kv faults "$st") = $faults_base || { echo faults: $(hostq faults); false; }"
 check dart_mappings_bounded test "$(kv peak_mappings "$st")" -gt 0
