@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,4 +74,19 @@ int dextd_stop(struct dextd_proc *p)
 	unlink(p->socket);
 	rmdir(p->dir);
 	return status;
+}
+
+void *dart_aligned_mmap(size_t len, int prot, int flags)
+{
+	const uintptr_t page = 16384;
+	char *p = mmap(NULL, len + page, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+	uintptr_t head;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	head = (page - (uintptr_t)p % page) % page;
+	if (head)
+		munmap(p, head);
+	munmap(p + head + len, page - head);
+	return p + head;
 }

@@ -6,6 +6,7 @@
 #ifndef TESTS_DEXTD_HARNESS_H
 #define TESTS_DEXTD_HARNESS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 struct dextd_proc {
@@ -21,5 +22,12 @@ struct dextd_proc {
 int dextd_start(struct dextd_proc *p, const char *const *functions);
 /* SIGTERM, wait, remove the directory. Returns the exit status or -1. */
 int dextd_stop(struct dextd_proc *p);
+
+/*
+ * Anonymous memory of len bytes aligned to the 16 KiB DART page (mmap
+ * only promises 4 KiB), so a test knows how many DART pages a buffer
+ * spans. NULL on failure.
+ */
+void *dart_aligned_mmap(size_t len, int prot, int flags);
 
 #endif /* TESTS_DEXTD_HARNESS_H */

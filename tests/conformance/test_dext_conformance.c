@@ -75,18 +75,12 @@ static void status_of(struct dext_client *c, unsigned int index, uint64_t *s)
 	assert_int_equal(dext_client_status(c, index, s), 0);
 }
 
-/* Anonymous memory aligned to the 16 KiB DART page (mmap gives 4 KiB). */
 static void *map_anon_prot(size_t len, int prot, int flags)
 {
-	char *p = mmap(NULL, len + PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
-	uintptr_t head;
+	void *p = dart_aligned_mmap(len, prot, flags);
 
-	assert_true(p != MAP_FAILED);
-	head = (PAGE - (uintptr_t)p % PAGE) % PAGE;
-	if (head)
-		munmap(p, head);
-	munmap(p + head + len, PAGE - head);
-	return p + head;
+	assert_non_null(p);
+	return p;
 }
 
 static void *map_anon(size_t len)

@@ -101,19 +101,12 @@ static int group_teardown(void **state)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-/* Anonymous memory aligned to the 16 KiB DART page (mmap gives 4 KiB). */
 static void *map_anon(size_t len)
 {
-	char *p = mmap(NULL, len + DART_PAGE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uintptr_t head;
+	void *p = dart_aligned_mmap(len, PROT_READ | PROT_WRITE, 0);
 
-	assert_true(p != MAP_FAILED);
-	head = (DART_PAGE - (uintptr_t)p % DART_PAGE) % DART_PAGE;
-	if (head)
-		munmap(p, head);
-	munmap(p + head + len, DART_PAGE - head);
-	return p + head;
+	assert_non_null(p);
+	return p;
 }
 
 static uint64_t now_ms(void)
