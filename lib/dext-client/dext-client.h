@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Client library for the dext user-client interface (dext-abi.h) over
- * dextd's socket. One struct dext_client is one user client, bound to one
- * PCI function by dext_client_open().
+ * Client library for the dext user-client interface (dext-abi.h). One
+ * struct dext_client is one user client of one PCI function. Two
+ * transports open one: dextd's socket (dext_client_connect() then
+ * dext_client_open()) and, on macOS, IOKit (dext-client-iokit.h). The
+ * selectors, WaitInterrupt and dext_client_map() work the same on both;
+ * the "control" operations are dextd's own and return -EOPNOTSUPP on IOKit.
  *
  * Every function returns 0 or a negative errno (the dext's return codes
  * translated as in dext-abi.h); -ECONNRESET means dextd went away and the
  * client is unusable. Calls are synchronous. WaitInterrupt is the one
  * asynchronous method: dext_wait_interrupt() arms it, and its completion
- * is noticed by any later call or by dext_client_dispatch() when
- * dext_client_fd() is readable; dext_client_take_wakeup() reports it.
+ * is noticed by dext_client_dispatch() when dext_client_fd() is readable
+ * (on the socket also by any later call); dext_client_take_wakeup()
+ * reports it.
  *
  * Not thread-safe: use one client per thread, or serialise.
  */
@@ -48,10 +52,19 @@ const char *dext_default_socket(void);
 /* Connects and checks the wire version. timeout_ms bounds every reply (0 = 30 s). */
 int dext_client_connect(const char *path, unsigned int timeout_ms, struct dext_client **out);
 void dext_client_close(struct dext_client *c);
-/* Readable when a deferred reply (a WaitInterrupt completion) has arrived. */
+/* Readable when a WaitInterrupt completion has arrived. */
 int dext_client_fd(const struct dext_client *c);
+/* "socket" or "iokit". */
+const char *dext_client_transport(const struct dext_client *c);
 
-/* Control: enumerate, bind, map memory, daemon status. */
+/*
+ * Maps memory type (dext_memory_type) read-write into this process
+ * (IOConnectMapMemory64 on macOS, the fd of DEXT_CTL_MAP_MEMORY on dextd).
+ */
+int dext_client_map(struct dext_client *c, unsigned int type, void **addr, uint64_t *size);
+int dext_client_unmap(struct dext_client *c, unsigned int type, void *addr, uint64_t size);
+
+/* dextd's control operations: enumerate, bind, map memory as an fd, status. */
 int dext_client_count(struct dext_client *c, unsigned int *n);
 int dext_client_enum(struct dext_client *c, unsigned int index, struct dext_identity *id);
 int dext_client_open(struct dext_client *c, unsigned int bus, unsigned int dev, unsigned int fn);
