@@ -3,6 +3,11 @@
  * Conformance of dextd to the dext interface (dext-abi.h, dext-wire.h):
  * every selector, its bad arguments, the limits, interrupt wakeups and
  * cleanup after a client dies. Each group runs against a real dextd.
+ *
+ * Built twice: over dextd's socket, and with CONFORMANCE_IOKIT over the
+ * IOKit transport on the Linux test shim (tests/iokit-shim), where the
+ * client under test is dext_client_open_iokit()'s and dextd's control
+ * operations (status, faults) are read by a separate socket observer.
  */
 #include <errno.h>
 #include <poll.h>
@@ -28,6 +33,9 @@
 
 #include "common/dext-msg.h"
 #include "dext-client/dext-client.h"
+#ifdef CONFORMANCE_IOKIT
+#include "dext-client/dext-client-iokit.h"
+#endif
 #include "dextd-harness.h"
 
 #define PAGE		16384ull
@@ -45,8 +53,14 @@ static const char *const functions[] = {
 
 static int group_setup(void **state)
 {
+	int r;
+
 	(void)state;
-	return dextd_start(&daemon_proc, functions);
+	r = dextd_start(&daemon_proc, functions);
+	/* Where the IOKit shim finds "the registry". */
+	if (r == 0)
+		r = setenv("VFIO_APPLE_DEXT_SOCKET", daemon_proc.socket, 1);
+	return r;
 }
 
 static int group_teardown(void **state)
@@ -59,20 +73,53 @@ static int group_teardown(void **state)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+/* A user client of function bus:00.0 over the transport under test. */
+static int open_fn(unsigned int bus, struct dext_client **c)
+{
+#ifdef CONFORMANCE_IOKIT
+	return dext_client_open_iokit(bus, 0, 0, c);
+#else
+	int r = dext_client_connect(daemon_proc.socket, WAIT_MS, c);
+
+	if (r == 0 && (r = dext_client_open(*c, bus, 0, 0)) < 0)
+		dext_client_close(*c);
+	return r;
+#endif
+}
+
 static struct dext_client *connect_fn(unsigned int bus, bool claim)
 {
 	struct dext_client *c;
 
-	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
-	assert_int_equal(dext_client_open(c, bus, 0, 0), 0);
+	assert_int_equal(open_fn(bus, &c), 0);
 	if (claim)
 		assert_int_equal(dext_claim(c), 0);
 	return c;
 }
 
+/* dextd's view of function index: through c on the socket, else through an observer. */
 static void status_of(struct dext_client *c, unsigned int index, uint64_t *s)
 {
+#ifdef CONFORMANCE_IOKIT
+	assert_int_equal(dext_client_status(c, index, s), -EOPNOTSUPP);
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
 	assert_int_equal(dext_client_status(c, index, s), 0);
+	dext_client_close(c);
+#else
+	assert_int_equal(dext_client_status(c, index, s), 0);
+#endif
+}
+
+static void fault_of(struct dext_client *c, unsigned int index, struct dext_fault_info *f)
+{
+#ifdef CONFORMANCE_IOKIT
+	assert_int_equal(dext_client_fault(c, index, 0, f), -EOPNOTSUPP);
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
+	assert_int_equal(dext_client_fault(c, index, 0, f), 0);
+	dext_client_close(c);
+#else
+	assert_int_equal(dext_client_fault(c, index, 0, f), 0);
+#endif
 }
 
 static void *map_anon_prot(size_t len, int prot, int flags)
@@ -137,6 +184,7 @@ static uint32_t dmatest_run(struct dext_client *c, uint32_t cmd, uint64_t src, u
 
 /* ---- control operations ---- */
 
+#ifndef CONFORMANCE_IOKIT
 static void test_enum_lists_functions(void **state)
 {
 	struct dext_client *c;
@@ -222,6 +270,7 @@ static void test_malformed_messages_keep_daemon_serving(void **state)
 }
 
 /* ---- selector argument checking ---- */
+#endif
 
 static void test_unknown_selector_unsupported(void **state)
 {
@@ -411,36 +460,32 @@ static void test_map_memory_types(void **state)
 {
 	struct dext_client *c = connect_fn(1, true);
 	struct dext_irq_state *irq;
-	uint64_t size, off, v;
+	uint64_t size, v;
 	uint32_t *bar2;
-	int fd;
+	void *p;
 
 	(void)state;
 	/* BAR2 is mappable: what the client writes, MMIORead sees. */
-	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_BAR0 + 2, &fd, &size, &off), 0);
+	assert_int_equal(dext_client_map(c, DEXT_MEM_BAR0 + 2, &p, &size), 0);
 	assert_int_equal(size, DMATEST_BAR2_SIZE);
-	bar2 = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
-	assert_true(bar2 != MAP_FAILED);
-	close(fd);
+	bar2 = p;
 	bar2[5] = 0xfeedf00d;
 	assert_int_equal(dext_mmio_read(c, 2, 20, 4, &v), 0);
 	assert_int_equal(v, 0xfeedf00d);
 	assert_int_equal(dext_mmio_write(c, 2, 24, 4, 0x600d), 0);
 	assert_int_equal(bar2[6], 0x600d);
-	munmap(bar2, size);
+	assert_int_equal(dext_client_unmap(c, DEXT_MEM_BAR0 + 2, p, size), 0);
 	/* The interrupt state page: enabled starts all ones. */
-	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_IRQ_STATE, &fd, &size, &off), 0);
+	assert_int_equal(dext_client_map(c, DEXT_MEM_IRQ_STATE, &p, &size), 0);
 	assert_int_equal(size, DEXT_IRQ_STATE_SIZE);
-	irq = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	assert_true(irq != MAP_FAILED);
-	close(fd);
+	irq = p;
 	assert_true(irq->enabled[0] == ~0ull && irq->enabled[3] == ~0ull);
-	munmap(irq, size);
+	assert_int_equal(dext_client_unmap(c, DEXT_MEM_IRQ_STATE, p, size), 0);
 	/* Trapped, absent, unknown, no buffer yet. */
-	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_BAR0, &fd, &size, &off), -EOPNOTSUPP);
-	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_BAR0 + 1, &fd, &size, &off), -ENOENT);
-	assert_int_equal(dext_client_map_memory(c, 8, &fd, &size, &off), -EINVAL);
-	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_DMA_BUFFER, &fd, &size, &off), -EAGAIN);
+	assert_int_equal(dext_client_map(c, DEXT_MEM_BAR0, &p, &size), -EOPNOTSUPP);
+	assert_int_equal(dext_client_map(c, DEXT_MEM_BAR0 + 1, &p, &size), -ENOENT);
+	assert_int_equal(dext_client_map(c, 8, &p, &size), -EINVAL);
+	assert_int_equal(dext_client_map(c, DEXT_MEM_DMA_BUFFER, &p, &size), -EAGAIN);
 	dext_client_close(c);
 }
 
@@ -625,7 +670,7 @@ static void test_stale_iova_faults_and_writes_nothing(void **state)
 	assert_int_equal(v, 0);
 	status_of(c, 0, after);
 	assert_int_equal(after[DEXT_STATUS_FAULTS], before[DEXT_STATUS_FAULTS] + 1);
-	assert_int_equal(dext_client_fault(c, 0, 0, &f), 0);
+	fault_of(c, 0, &f);
 	assert_int_equal(f.iova, bus);
 	assert_int_equal(f.access, 2);	/* device write */
 	assert_int_equal(f.stream, 0x100);	/* 01:00.0 */
@@ -658,10 +703,10 @@ static void test_bus_master_off_blocks_dma(void **state)
 static void test_allocate_dma_buffer(void **state)
 {
 	struct dext_client *c = connect_fn(1, true);
-	uint64_t bus, len, size, off, dbus;
+	uint64_t bus, len, size, dbus;
 	uint8_t *dst = map_anon(PAGE), *mem;
 	unsigned int vectors;
-	int fd;
+	void *p;
 
 	(void)state;
 	assert_int_equal(dext_allocate_dma_buffer(c, 0, 0, &bus, &len, &size), -EINVAL);
@@ -671,10 +716,8 @@ static void test_allocate_dma_buffer(void **state)
 	assert_int_equal(dext_allocate_dma_buffer(c, 5000, 0, &bus, &len, &size), 0);
 	assert_int_equal(size, PAGE);
 	assert_int_equal(len, PAGE);
-	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_DMA_BUFFER, &fd, &size, &off), 0);
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
-	assert_true(mem != MAP_FAILED);
-	close(fd);
+	assert_int_equal(dext_client_map(c, DEXT_MEM_DMA_BUFFER, &p, &size), 0);
+	mem = p;
 	memset(mem, 0x3c, 5000);
 	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
 	assert_int_equal(dext_register_dma(c, 1, dst, PAGE, &dbus, &len), 0);
@@ -682,10 +725,10 @@ static void test_allocate_dma_buffer(void **state)
 	assert_int_equal(dst[0], 0x3c);
 	assert_int_equal(dst[4999], 0x3c);
 	assert_int_equal(dst[5000], 0);
-	munmap(mem, size);
+	assert_int_equal(dext_client_unmap(c, DEXT_MEM_DMA_BUFFER, mem, size), 0);
 	assert_int_equal(dext_free_dma_buffer(c), 0);
 	assert_int_equal(dext_free_dma_buffer(c), -ENOENT);
-	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_DMA_BUFFER, &fd, &size, &off), -EAGAIN);
+	assert_int_equal(dext_client_map(c, DEXT_MEM_DMA_BUFFER, &p, &size), -EAGAIN);
 	dext_client_close(c);
 	munmap(dst, PAGE);
 }
@@ -868,8 +911,7 @@ static void test_killed_client_loses_mappings_and_claim(void **state)
 		uint64_t bus, len;
 		unsigned int v;
 
-		if (dext_client_connect(daemon_proc.socket, WAIT_MS, &k) ||
-		    dext_client_open(k, 2, 0, 0) || dext_claim(k) ||
+		if (open_fn(2, &k) || dext_claim(k) ||
 		    dext_setup_interrupts(k, &v) || dext_wait_interrupt(k))
 			_exit(1);
 		for (unsigned int i = 0; i < 64; i++)
@@ -921,13 +963,100 @@ static void test_terminate_removes_function(void **state)
 	dext_client_close(c);
 }
 
+#ifdef CONFORMANCE_IOKIT
+/* ---- what only the IOKit transport does ---- */
+
+static int by_bus(const void *a, const void *b)
+{
+	return (int)((const struct dext_identity *)a)->bus - (int)((const struct dext_identity *)b)->bus;
+}
+
+static void test_iokit_registry_and_open(void **state)
+{
+	struct dext_identity ids[8], id;
+	struct dext_client *c;
+	unsigned int n, count;
+	uint64_t size, off;
+	int fd;
+
+	(void)state;
+	/* The dext's instances only (the shim also registers another vendor's dext). */
+	assert_int_equal(dext_iokit_list(ids, 8, &n), 0);
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
+	assert_int_equal(dext_client_count(c, &count), 0);
+	dext_client_close(c);
+	assert_int_equal(n, count);
+	qsort(ids, n < 8 ? n : 8, sizeof(ids[0]), by_bus);
+	assert_int_equal(ids[0].bus, 1);
+	assert_int_equal(ids[0].vendor, DMATEST_VENDOR_ID);
+	assert_int_equal(ids[1].bus, 2);
+	/* Opened by location; the dext confirms it. */
+	assert_int_equal(dext_client_open_iokit(2, 0, 0, &c), 0);
+	assert_string_equal(dext_client_transport(c), "iokit");
+	assert_int_equal(dext_get_identity(c, &id), 0);
+	assert_int_equal(id.bus, 2);
+	/* dextd's control operations are not the dext's. */
+	assert_int_equal(dext_client_count(c, &count), -EOPNOTSUPP);
+	assert_int_equal(dext_client_open(c, 1, 0, 0), -EOPNOTSUPP);
+	assert_int_equal(dext_client_map_memory(c, DEXT_MEM_IRQ_STATE, &fd, &size, &off),
+			 -EOPNOTSUPP);
+	dext_client_close(c);
+	assert_int_equal(dext_client_open_iokit(9, 0, 0, &c), -ENODEV);
+	assert_int_equal(dext_client_open_iokit(1, 0x20, 0, &c), -EINVAL);
+	/* IOReturn codes come back through dext-abi.h's table. */
+	assert_int_equal(dext_iokit_errno((int)0xe00002c2), -EINVAL);
+	assert_int_equal(dext_iokit_errno((int)0xe00002d2), -EEXIST);
+	assert_int_equal(dext_iokit_errno((int)0xe00002eb), -ECONNRESET);
+	assert_int_equal(dext_iokit_errno((int)0xe00002ff), -EIO);
+}
+
+/*
+ * The completion runs on the dispatch queue's thread; the caller's poll()
+ * on dext_client_fd() wakes, and only dext_client_dispatch() reports it.
+ */
+static void test_iokit_async_wakeup_reaches_event_loop(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	struct pollfd p = { .fd = dext_client_fd(c), .events = POLLIN };
+	uint64_t pending[DEXT_IRQ_WORDS], bus, len;
+	uint8_t *buf = map_anon(PAGE);
+	unsigned int vectors;
+
+	(void)state;
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(dext_register_dma(c, 1, buf, PAGE, &bus, &len), 0);
+	assert_int_equal(dext_wait_interrupt(c), 0);
+	assert_int_equal(dext_wait_interrupt(c), -EBUSY);
+	assert_int_equal(poll(&p, 1, 0), 0);	/* nothing pending yet */
+	dmatest_start(c, DMATEST_CMD_FILL, 0, bus, PAGE, 0x5a, 3);
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_true(dext_client_wait_armed(c));
+	assert_int_equal(dext_client_dispatch(c), 0);
+	assert_true(dext_client_take_wakeup(c));
+	assert_false(dext_client_wait_armed(c));
+	assert_int_equal(dext_check_interrupt(c, pending), 0);
+	assert_true(pending[0] & (1ull << 3));
+	/* Closing with a wait armed cancels it without touching freed state. */
+	assert_int_equal(buf[PAGE - 1], 0x5a);
+	assert_int_equal(dext_wait_interrupt(c), 0);
+	dext_client_close(c);
+	munmap(buf, PAGE);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+#ifdef CONFORMANCE_IOKIT
+		cmocka_unit_test(test_iokit_registry_and_open),
+		cmocka_unit_test(test_iokit_async_wakeup_reaches_event_loop),
+#else
+		/* dextd's own socket protocol: not the transport's. */
 		cmocka_unit_test(test_enum_lists_functions),
 		cmocka_unit_test(test_socket_mode_is_0600),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_malformed_messages_keep_daemon_serving),
+#endif
 		cmocka_unit_test(test_unknown_selector_unsupported),
 		cmocka_unit_test(test_every_selector_checks_scalar_counts),
 		cmocka_unit_test(test_methods_need_claim),
