@@ -58,6 +58,42 @@ static uint32_t cfg_get(const uint8_t *p, uint32_t off, unsigned int width)
 	return v;
 }
 
+/*
+ * A fresh interrupt state page (memory type 7) at the same address in
+ * dextd: each SetupInterrupts gets new memory, so a client that set up
+ * interrupts before, and may still have the old page mapped, cannot reach
+ * the new owner's pending and enabled bits. MAP_FIXED replaces the pages
+ * in one step, so a device thread raising a vector meanwhile always finds
+ * a page there (a bit set in the old one is for nobody).
+ */
+static int fn_irq_page_new(struct dext_function *f)
+{
+	void *p;
+	int fd, r;
+
+	fd = memfd_create("dext-irq-state", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, DEXT_IRQ_STATE_SIZE) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	p = mmap(f->irq, DEXT_IRQ_STATE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | (f->irq ? MAP_FIXED : 0), fd, 0);
+	if (p == MAP_FAILED) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (f->irq_memfd >= 0)
+		close(f->irq_memfd);
+	f->irq_memfd = fd;
+	f->irq = p;
+	memset(f->irq->enabled, 0xff, sizeof(f->irq->enabled));
+	return 0;
+}
+
 struct dext_function *fn_alloc(unsigned int bus, unsigned int dev, unsigned int fn,
 			       const struct dart_config *dart_cfg)
 {
@@ -80,17 +116,8 @@ struct dext_function *fn_alloc(unsigned int bus, unsigned int dev, unsigned int 
 	if (!f->dart)
 		goto fail;
 
-	/* The interrupt state page lives in memory a client can map (type 7). */
-	f->irq_memfd = memfd_create("dext-irq-state", MFD_CLOEXEC);
-	if (f->irq_memfd < 0 || ftruncate(f->irq_memfd, DEXT_IRQ_STATE_SIZE) < 0)
+	if (fn_irq_page_new(f) < 0)
 		goto fail;
-	f->irq = mmap(NULL, DEXT_IRQ_STATE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      f->irq_memfd, 0);
-	if (f->irq == MAP_FAILED) {
-		f->irq = NULL;
-		goto fail;
-	}
-	memset(f->irq->enabled, 0xff, sizeof(f->irq->enabled));
 
 	f->cfg_wmask[PCI_COMMAND] = PCI_COMMAND_WMASK & 0xff;
 	f->cfg_wmask[PCI_COMMAND + 1] = PCI_COMMAND_WMASK >> 8;
@@ -362,16 +389,20 @@ bool fn_irq_pending(struct dext_function *f)
 int fn_setup_interrupts(struct dext_function *f, void *owner, unsigned int *vectors)
 {
 	unsigned int n;
+	int r;
 
+	/* The vectors are routed to one client's state: a second set-up is refused. */
 	if (f->vectors)
 		return -EEXIST;
 	/* MSI-X table size, else MSI multiple message capable, else one. */
 	n = f->msix_vectors ? f->msix_vectors : f->msi_vectors ? f->msi_vectors : 1;
 	if (n > DEXT_MAX_IRQ_VECTORS)
 		n = DEXT_MAX_IRQ_VECTORS;
-	memset(f->irq->pending, 0, sizeof(f->irq->pending));
-	__atomic_store_n(&f->vectors, n, __ATOMIC_RELEASE);
+	r = fn_irq_page_new(f);
+	if (r < 0)
+		return r;
 	f->irq_owner = owner;
+	__atomic_store_n(&f->vectors, n, __ATOMIC_RELEASE);
 	*vectors = n;
 	return 0;
 }
@@ -380,8 +411,7 @@ void fn_teardown_interrupts(struct dext_function *f)
 {
 	__atomic_store_n(&f->vectors, 0, __ATOMIC_RELEASE);
 	f->irq_owner = NULL;
-	memset(f->irq->pending, 0, sizeof(f->irq->pending));
-	memset(f->irq->enabled, 0xff, sizeof(f->irq->enabled));
+	/* The next owner gets a fresh page; this one is left as it was. */
 }
 
 void fn_reset(struct dext_function *f)

@@ -10,7 +10,7 @@
  * Threads: the daemon's main thread runs every selector; a device model may
  * run worker threads for its DMA engine. fn->lock guards the config space,
  * the device's registers (ops are called with it held) and claim state.
- * The interrupt state page is shared with clients and updated atomically.
+ * The interrupt state page is shared with its owner and updated atomically.
  */
 #ifndef DEXTD_FUNCTION_H
 #define DEXTD_FUNCTION_H
@@ -76,7 +76,12 @@ struct dext_function {
 	unsigned int claims;
 	bool terminated;
 
-	/* Interrupts: page shared with clients (memory type 7). */
+	/*
+	 * Interrupts belong to the user client that set them up, as in the
+	 * reference dext (its dispatch sources and state page are per user
+	 * client): only that client sees the page (memory type 7) and may
+	 * check, wait and mask. Each set-up gets a fresh page.
+	 */
 	int irq_memfd;
 	struct dext_irq_state *irq;
 	unsigned int vectors;		/* set up; 0 = SetupInterrupts not called */

@@ -333,12 +333,18 @@ static int m_setup_interrupts(struct dext_conn *c, const uint64_t *in, uint64_t 
 	return r;
 }
 
+/* Interrupt state is the setting-up client's; to everyone else it is not set up. */
+static bool irq_owner(const struct dext_conn *c)
+{
+	return c->fn->vectors && c->fn->irq_owner == c;
+}
+
 static int m_check_interrupt(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 {
 	struct dext_function *fn = c->fn;
 
 	(void)in;
-	if (!fn->vectors)
+	if (!irq_owner(c))
 		return -EAGAIN;
 	for (unsigned int i = 0; i < DEXT_IRQ_WORDS; i++)
 		out[i] = __atomic_exchange_n(&fn->irq->pending[i], 0, __ATOMIC_SEQ_CST);
@@ -349,11 +355,13 @@ static int m_wait_interrupt(struct dext_conn *c, const uint64_t *in, uint64_t *o
 {
 	(void)in;
 	(void)out;
-	if (!c->fn->vectors)
+	if (!irq_owner(c))
 		return -EAGAIN;
-	if (c->wait_armed)
-		return -EBUSY;
-	/* Armed; completed after this reply, at once if bits are pending. */
+	/*
+	 * Armed; completed after this reply, at once if bits are pending. A
+	 * wait armed while one is armed replaces it (the reference keeps one
+	 * completion): only the newest is ever completed.
+	 */
 	c->wait_armed = true;
 	return 0;
 }
@@ -361,6 +369,8 @@ static int m_wait_interrupt(struct dext_conn *c, const uint64_t *in, uint64_t *o
 static int m_set_irq_mask(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 {
 	(void)out;
+	if (!irq_owner(c))
+		return -EAGAIN;
 	for (unsigned int i = 0; i < DEXT_IRQ_WORDS; i++)
 		__atomic_store_n(&c->fn->irq->enabled[i], in[i], __ATOMIC_SEQ_CST);
 	return 0;
@@ -380,13 +390,20 @@ static int m_reset_device(struct dext_conn *c, const uint64_t *in, uint64_t *out
 
 typedef int (*method_fn)(struct dext_conn *c, const uint64_t *in, uint64_t *out);
 
+/*
+ * The claim the reference requires (AllocateDMABuffer, RegisterDMARegion,
+ * SetupInterrupts, ResetDevice), and where dextd is stricter because an
+ * unclaimed client could otherwise harm the claimants: Terminate, config
+ * writes and MMIO (docs/protocols.md, deviations). SetIRQMask needs the
+ * interrupt state instead, which only a claimant can have set up.
+ */
 static const struct {
 	method_fn fn;
 	bool needs_claim;
 } methods[DEXT_SEL_COUNT] = {
 	[DEXT_SEL_GET_IDENTITY] = { m_get_identity, false },
 	[DEXT_SEL_CLAIM] = { m_claim, false },
-	[DEXT_SEL_TERMINATE] = { m_terminate, false },
+	[DEXT_SEL_TERMINATE] = { m_terminate, true },
 	[DEXT_SEL_ALLOCATE_DMA_BUFFER] = { m_allocate_dma_buffer, true },
 	[DEXT_SEL_FREE_DMA_BUFFER] = { m_free_dma_buffer, false },
 	[DEXT_SEL_REGISTER_DMA_REGION] = { m_register_dma_region, true },
@@ -400,7 +417,7 @@ static const struct {
 	[DEXT_SEL_SETUP_INTERRUPTS] = { m_setup_interrupts, true },
 	[DEXT_SEL_CHECK_INTERRUPT] = { m_check_interrupt, false },
 	[DEXT_SEL_WAIT_INTERRUPT] = { m_wait_interrupt, false },
-	[DEXT_SEL_SET_IRQ_MASK] = { m_set_irq_mask, true },
+	[DEXT_SEL_SET_IRQ_MASK] = { m_set_irq_mask, false },
 	[DEXT_SEL_RESET_DEVICE] = { m_reset_device, true },
 };
 
@@ -420,7 +437,7 @@ static int handle_call(struct dext_conn *c, const struct dext_msg *req, uint64_t
 	if (c->fn->terminated)
 		return -ENODEV;
 	if (methods[req->hdr.op].needs_claim && !c->claimed)
-		return -EPERM;
+		return -ENOTCONN;	/* kIOReturnNotOpen */
 	r = methods[req->hdr.op].fn(c, req->scalars, out);
 	if (r == 0)
 		*n_out = info->scalars_out;
@@ -472,9 +489,14 @@ static int ctl_map_memory(struct dext_conn *c, uint64_t type, uint64_t *out, uin
 			return -ENOENT;
 		if (b->memfd < 0)
 			return -EOPNOTSUPP;	/* trapped: use MMIORead/MMIOWrite */
+		/* Stricter than the reference: device memory is the claimants'. */
+		if (!c->claimed)
+			return -ENOTCONN;
 		fd = b->memfd;
 		size = b->size;
 	} else if (type == DEXT_MEM_IRQ_STATE) {
+		if (!irq_owner(c))
+			return -EAGAIN;	/* kIOReturnNotReady before SetupInterrupts */
 		fd = fn->irq_memfd;
 		size = DEXT_IRQ_STATE_SIZE;
 	} else {

@@ -183,9 +183,9 @@ static void handle_notify(struct dextd *d)
 
 		if (!atomic_exchange(&fn->irq_notify, false) || !fn_irq_pending(fn))
 			continue;
-		for (struct dext_conn *c = d->conns; c; c = c->next)
-			if (c->fn == fn)
-				dextd_complete_wait(c);
+		/* Only the client that set up interrupts waits for them. */
+		if (fn->irq_owner)
+			dextd_complete_wait(fn->irq_owner);
 	}
 }
 

@@ -59,6 +59,11 @@ enum dext_selector {
  *  14   CheckInterrupt       -                               pending[0..3] (read and cleared)
  *  15   WaitInterrupt        -                               - (completes when a vector is pending)
  *  16   SetIRQMask           enabled[0..3]                   -
+ *
+ * Interrupt state (14-16, memory type 7) belongs to the user client that
+ * called SetupInterrupts; for any other client it is NotReady. Arming
+ * WaitInterrupt while armed replaces the armed one. Methods that need the
+ * claim return NotOpen without it (docs/protocols.md lists which).
  *  17   ResetDevice          -                               -
  */
 struct dext_selector_info {
@@ -125,8 +130,15 @@ _Static_assert(__builtin_offsetof(struct dext_irq_state, enabled) == 0x20, "irq 
 #define DEXT_DART_PAGE_SIZE		(1ull << DEXT_DART_PAGE_SHIFT)	/* 16 KiB */
 #define DEXT_DMA_CHUNK_MAX		(1536ull << 20)	/* one PrepareForDMA */
 #define DEXT_DMA_MAX_CHUNKS		128		/* per region */
-#define DEXT_DMA_MAX_REGIONS		65536		/* live per user client */
-#define DEXT_DMA_TOTAL_DEFAULT		(1536ull << 20)	/* registered at once */
+/*
+ * The mapping and byte limits are the function's DART domain's, shared by
+ * all its clients (dextd applies them per function): every client's
+ * registrations go into the one DART of the device, so a per-client count
+ * would promise room the hardware does not have. The reference's 65,536
+ * slot table is per user client, a software cap at the same number.
+ */
+#define DEXT_DMA_MAX_REGIONS		65536		/* live per function */
+#define DEXT_DMA_TOTAL_DEFAULT		(1536ull << 20)	/* registered at once, per function */
 #define DEXT_DMA_BUFFER_MAX		(1536ull << 20)
 #define DEXT_DMA_BUFFER_ALIGN_DEFAULT	4096
 #define DEXT_CONFIG_SPACE_SIZE		4096
@@ -140,7 +152,7 @@ _Static_assert(__builtin_offsetof(struct dext_irq_state, enabled) == 0x20, "irq 
 	X(SUCCESS,	0x00000000u, 0)		/* kIOReturnSuccess */	\
 	X(NO_MEMORY,	0xe00002bdu, ENOMEM)	/* kIOReturnNoMemory */	\
 	X(NO_DEVICE,	0xe00002c0u, ENODEV)	/* kIOReturnNoDevice */	\
-	X(NOT_PRIVILEGED, 0xe00002c1u, EPERM)	/* kIOReturnNotPrivileged: not claimed */ \
+	X(NOT_PRIVILEGED, 0xe00002c1u, EPERM)	/* kIOReturnNotPrivileged */ \
 	X(BAD_ARGUMENT,	0xe00002c2u, EINVAL)	/* kIOReturnBadArgument */ \
 	X(UNSUPPORTED,	0xe00002c7u, EOPNOTSUPP) /* kIOReturnUnsupported */ \
 	X(IO_ERROR,	0xe00002cau, EIO)	/* kIOReturnIOError */	\
@@ -150,7 +162,7 @@ _Static_assert(__builtin_offsetof(struct dext_irq_state, enabled) == 0x20, "irq 
 	X(NOT_READY,	0xe00002d8u, EAGAIN)	/* kIOReturnNotReady */	\
 	X(NO_SPACE,	0xe00002dbu, ENOSPC)	/* kIOReturnNoSpace: a limit */ \
 	X(TOO_LARGE,	0xe00002e1u, E2BIG)	/* kIOReturnMessageTooLarge: > 128 chunks */ \
-	X(NOT_OPEN,	0xe00002cdu, ENOTCONN)	/* kIOReturnNotOpen: no function bound */ \
+	X(NOT_OPEN,	0xe00002cdu, ENOTCONN)	/* kIOReturnNotOpen: not claimed, no function bound */ \
 	X(NOT_FOUND,	0xe00002f0u, ENOENT)	/* kIOReturnNotFound */
 
 #endif /* VFIO_APPLE_DEXT_ABI_H */

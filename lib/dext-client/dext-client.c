@@ -221,14 +221,17 @@ int dext_reset_device(struct dext_client *c)
 
 int dext_wait_interrupt(struct dext_client *c)
 {
+	bool was_armed = c->wait_armed;
 	int r;
 
-	if (c->wait_armed)
-		return -EBUSY;
-	/* Armed before the call: a transport may complete it before returning. */
+	/*
+	 * Arming while armed replaces the armed wait (the dext keeps one
+	 * completion). Armed before the call: a transport may complete it
+	 * before returning.
+	 */
 	c->wait_armed = true;
 	r = c->t->arm_wait(c);
-	if (r < 0)
+	if (r < 0 && !was_armed)
 		c->wait_armed = false;
 	return r;
 }

@@ -104,7 +104,10 @@ int dext_check_interrupt(struct dext_client *c, uint64_t pending[DEXT_IRQ_WORDS]
 int dext_set_irq_mask(struct dext_client *c, const uint64_t enabled[DEXT_IRQ_WORDS]);
 int dext_reset_device(struct dext_client *c);
 
-/* Arms WaitInterrupt (-EBUSY if armed). Its completion sets the wakeup flag. */
+/*
+ * Arms WaitInterrupt; arming again replaces the armed one, whose completion
+ * never comes. The completion sets the wakeup flag.
+ */
 int dext_wait_interrupt(struct dext_client *c);
 /* Reads replies that arrived without being asked for; never blocks. */
 int dext_client_dispatch(struct dext_client *c);

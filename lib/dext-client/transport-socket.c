@@ -26,6 +26,8 @@ struct sock_client {
 	int fd;
 	uint32_t next_id;
 	uint32_t wait_id;
+	uint32_t replaced_id;	/* the wait a re-arm replaces; its completion may be in flight */
+	bool replacing;
 	bool dead;
 };
 
@@ -49,11 +51,21 @@ static int sock_fd(const struct dext_client *c)
 	return ((const struct sock_client *)c)->fd;
 }
 
-/* The completion of the armed WaitInterrupt; anything else is a protocol error. */
+/*
+ * The completion of the armed WaitInterrupt, or of the one a re-arm in
+ * progress replaces (dextd sent it before it saw the re-arm: a wakeup, but
+ * the new wait stays armed); anything else is a protocol error.
+ */
 static int accept_async(struct sock_client *s, const struct dext_msg *m)
 {
+	if (m->hdr.type == DEXT_MSG_ASYNC && s->replacing && m->hdr.id == s->replaced_id) {
+		s->replacing = false;
+		s->base.wakeup = true;
+		return 0;
+	}
 	if (m->hdr.type != DEXT_MSG_ASYNC || !s->base.wait_armed || m->hdr.id != s->wait_id)
 		return -EPROTO;
+	s->wait_id = 0;	/* nothing armed (ids start at 1) */
 	return dext_client_complete_wait(&s->base);
 }
 
@@ -135,11 +147,20 @@ static int sock_call(struct dext_client *c, uint32_t selector, const uint64_t *i
 static int sock_arm_wait(struct dext_client *c)
 {
 	struct sock_client *s = as_sock(c);
-	uint32_t id = s->next_id;
-	int r = sock_call(c, DEXT_SEL_WAIT_INTERRUPT, NULL, 0, NULL, 0);
+	uint32_t old = s->wait_id;
+	int r;
 
-	if (r == 0)
-		s->wait_id = id;
+	/* dext_wait_interrupt() marked it armed; a previous wait may still be. */
+	s->replacing = s->wait_id != 0;
+	s->replaced_id = old;
+	s->wait_id = s->next_id;
+	r = sock_call(c, DEXT_SEL_WAIT_INTERRUPT, NULL, 0, NULL, 0);
+	if (r < 0) {
+		/* Refused: the previous wait, if its completion has not come, is still armed. */
+		s->wait_id = s->replacing ? old : 0;
+		c->wait_armed = s->replacing;
+	}
+	s->replacing = false;
 	return r;
 }
 

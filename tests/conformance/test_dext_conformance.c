@@ -311,17 +311,25 @@ static void test_every_selector_checks_scalar_counts(void **state)
 static void test_methods_need_claim(void **state)
 {
 	struct dext_client *c = connect_fn(1, false);
-	uint64_t v, bus, len;
+	uint64_t v, bus, len, size;
 	unsigned int n;
 	char buf[64];
+	void *p;
 
 	(void)state;
-	assert_int_equal(dext_register_dma(c, 1, buf, sizeof(buf), &bus, &len), -EPERM);
-	assert_int_equal(dext_mmio_read(c, 0, 0, 4, &v), -EPERM);
-	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_SRC, 4, 1), -EPERM);
-	assert_int_equal(dext_config_write(c, 4, 2, 6), -EPERM);
-	assert_int_equal(dext_setup_interrupts(c, &n), -EPERM);
-	assert_int_equal(dext_reset_device(c), -EPERM);
+	/* kIOReturnNotOpen, as the reference answers a missing claim. */
+	assert_int_equal(dext_register_dma(c, 1, buf, sizeof(buf), &bus, &len), -ENOTCONN);
+	assert_int_equal(dext_allocate_dma_buffer(c, PAGE, 0, &bus, &len, &size), -ENOTCONN);
+	assert_int_equal(dext_setup_interrupts(c, &n), -ENOTCONN);
+	assert_int_equal(dext_reset_device(c), -ENOTCONN);
+	/* Stricter than the reference: what could harm the claimants. */
+	assert_int_equal(dext_mmio_read(c, 0, 0, 4, &v), -ENOTCONN);
+	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_SRC, 4, 1), -ENOTCONN);
+	assert_int_equal(dext_config_write(c, 4, 2, 6), -ENOTCONN);
+	assert_int_equal(dext_client_map(c, DEXT_MEM_BAR0 + 2, &p, &size), -ENOTCONN);
+	assert_int_equal(dext_terminate(c), -ENOTCONN);
+	/* Still bound and served: the function is not gone. */
+	assert_int_equal(dext_config_read(c, 0, 2, (uint32_t *)buf), 0);
 	dext_client_close(c);
 }
 
@@ -461,6 +469,7 @@ static void test_map_memory_types(void **state)
 	struct dext_client *c = connect_fn(1, true);
 	struct dext_irq_state *irq;
 	uint64_t size, v;
+	unsigned int vectors;
 	uint32_t *bar2;
 	void *p;
 
@@ -475,7 +484,9 @@ static void test_map_memory_types(void **state)
 	assert_int_equal(dext_mmio_write(c, 2, 24, 4, 0x600d), 0);
 	assert_int_equal(bar2[6], 0x600d);
 	assert_int_equal(dext_client_unmap(c, DEXT_MEM_BAR0 + 2, p, size), 0);
-	/* The interrupt state page: enabled starts all ones. */
+	/* The interrupt state page: NotReady before SetupInterrupts; enabled starts all ones. */
+	assert_int_equal(dext_client_map(c, DEXT_MEM_IRQ_STATE, &p, &size), -EAGAIN);
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
 	assert_int_equal(dext_client_map(c, DEXT_MEM_IRQ_STATE, &p, &size), 0);
 	assert_int_equal(size, DEXT_IRQ_STATE_SIZE);
 	irq = p;
@@ -747,13 +758,97 @@ static void test_interrupt_setup_rules(void **state)
 	assert_int_equal(dext_setup_interrupts(c, &vectors), -EEXIST);
 	assert_int_equal(dext_check_interrupt(c, pending), 0);
 	assert_int_equal(pending[0] | pending[1] | pending[2] | pending[3], 0);
-	assert_int_equal(dext_wait_interrupt(c), 0);
-	assert_int_equal(dext_wait_interrupt(c), -EBUSY);
+	/* SetIRQMask before SetupInterrupts is NotReady, like CheckInterrupt. */
+	other = connect_fn(2, true);
+	assert_int_equal(dext_set_irq_mask(other, pending), -EAGAIN);
+	dext_client_close(other);
 	/* Interrupts die with the client that set them up. */
 	dext_client_close(c);
 	other = connect_fn(2, true);
 	assert_int_equal(dext_setup_interrupts(other, &vectors), 0);
 	dext_client_close(other);
+}
+
+/* Interrupt state is the setting-up client's: another client can neither see nor steal it. */
+static void test_interrupt_state_is_per_client(void **state)
+{
+	struct dext_client *a = connect_fn(1, true), *b = connect_fn(1, true);
+	uint64_t pending[DEXT_IRQ_WORDS], mask[DEXT_IRQ_WORDS] = { 0 }, size;
+	unsigned int vectors;
+	void *p;
+
+	(void)state;
+	assert_int_equal(dext_setup_interrupts(a, &vectors), 0);
+	/* b is claimed but set nothing up: NotReady for all of it. */
+	assert_int_equal(dext_setup_interrupts(b, &vectors), -EEXIST);
+	assert_int_equal(dext_wait_interrupt(b), -EAGAIN);
+	assert_int_equal(dext_set_irq_mask(b, mask), -EAGAIN);
+	assert_int_equal(dext_client_map(b, DEXT_MEM_IRQ_STATE, &p, &size), -EAGAIN);
+	dmatest_start(a, DMATEST_CMD_RAISE, 0, 0, 0, 0, 1);
+	dmatest_wait_idle(a);
+	/* b's CheckInterrupt cannot read and clear a's pending bit. */
+	assert_int_equal(dext_check_interrupt(b, pending), -EAGAIN);
+	assert_int_equal(dext_check_interrupt(a, pending), 0);
+	assert_int_equal(pending[0], 1ull << 1);
+	dext_client_close(b);
+	dext_client_close(a);
+}
+
+#ifndef CONFORMANCE_IOKIT
+/*
+ * A client that owned interrupts before cannot break the next owner's
+ * delivery. (Over IOKit, closing the connection unmaps its memory.)
+ */
+static void test_next_owner_gets_a_fresh_irq_page(void **state)
+{
+	struct dext_client *a = connect_fn(1, true), *b;
+	struct dext_irq_state *old;
+	uint64_t size;
+	unsigned int vectors;
+	void *p;
+
+	(void)state;
+	assert_int_equal(dext_setup_interrupts(a, &vectors), 0);
+	assert_int_equal(dext_client_map(a, DEXT_MEM_IRQ_STATE, &p, &size), 0);
+	old = p;
+	/* a's interrupts end with it; on the socket its mapping of the page stays. */
+	dext_client_close(a);
+	b = connect_fn(1, true);
+	assert_int_equal(dext_setup_interrupts(b, &vectors), 0);
+	/* The old owner still has its page mapped and disables every vector. */
+	memset(old->enabled, 0, sizeof(old->enabled));
+	assert_int_equal(dmatest_run(b, DMATEST_CMD_RAISE, 0, 0, 0, 0, 2), DMATEST_STATUS_DONE);
+	assert_true(old->pending[0] == 0);
+	munmap(old, size);
+	dext_client_close(b);
+}
+#endif
+
+/* WaitInterrupt while armed replaces the armed one: one completion, the newest. */
+static void test_wait_interrupt_rearm_replaces(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	struct dext_identity id;
+	uint64_t pending[DEXT_IRQ_WORDS];
+	unsigned int vectors;
+
+	(void)state;
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(dext_wait_interrupt(c), 0);
+	assert_int_equal(dext_wait_interrupt(c), 0);
+	assert_true(dext_client_wait_armed(c));
+	dmatest_start(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, 0);
+	wait_wakeup(c);
+	assert_int_equal(dext_check_interrupt(c, pending), 0);
+	assert_int_equal(pending[0], 1);
+	/*
+	 * Had the first wait survived, its completion (an id the client no
+	 * longer waits for) would arrive before this reply and fail it.
+	 */
+	assert_int_equal(dext_get_identity(c, &id), 0);
+	assert_int_equal(dext_client_dispatch(c), 0);
+	assert_false(dext_client_take_wakeup(c));
+	dext_client_close(c);
 }
 
 static void test_wait_interrupt_completes_at_once_if_pending(void **state)
@@ -952,6 +1047,8 @@ static void test_terminate_removes_function(void **state)
 	(void)state;
 	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
 	assert_int_equal(dext_client_count(c, &n_before), 0);
+	/* Only a claimant may end the function for everyone. */
+	assert_int_equal(dext_terminate(b), -ENOTCONN);
 	assert_int_equal(dext_terminate(a), 0);
 	/* Its other clients are cut off. */
 	assert_int_equal(dext_get_identity(b, &id), -ECONNRESET);
@@ -1026,7 +1123,7 @@ static void test_iokit_async_wakeup_reaches_event_loop(void **state)
 	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
 	assert_int_equal(dext_register_dma(c, 1, buf, PAGE, &bus, &len), 0);
 	assert_int_equal(dext_wait_interrupt(c), 0);
-	assert_int_equal(dext_wait_interrupt(c), -EBUSY);
+	assert_int_equal(dext_wait_interrupt(c), 0);	/* replaces the armed one */
 	assert_int_equal(poll(&p, 1, 0), 0);	/* nothing pending yet */
 	dmatest_start(c, DMATEST_CMD_FILL, 0, bus, PAGE, 0x5a, 3);
 	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
@@ -1075,6 +1172,11 @@ int main(void)
 		cmocka_unit_test(test_bus_master_off_blocks_dma),
 		cmocka_unit_test(test_allocate_dma_buffer),
 		cmocka_unit_test(test_interrupt_setup_rules),
+		cmocka_unit_test(test_interrupt_state_is_per_client),
+#ifndef CONFORMANCE_IOKIT
+		cmocka_unit_test(test_next_owner_gets_a_fresh_irq_page),
+#endif
+		cmocka_unit_test(test_wait_interrupt_rearm_replaces),
 		cmocka_unit_test(test_wait_interrupt_completes_at_once_if_pending),
 		cmocka_unit_test(test_irq_mask_drops_disabled_vectors),
 		cmocka_unit_test(test_wait_interrupt_no_lost_wakeup),

@@ -578,15 +578,21 @@ kern_return_t IOConnectCallAsyncScalarMethod(mach_port_t connection, uint32_t se
 	pthread_mutex_lock(&k->lock);
 	if (inputCnt || *outputCnt) {
 		r = dext_call(k->c, selector, input, inputCnt, output, *outputCnt);
-	} else if (k->cb) {
-		r = -EBUSY;
 	} else {
+		/* The dext keeps one completion: a new arm replaces the armed one. */
+		IOAsyncCallback prev_cb = k->cb;
+		void *prev_refcon = k->refcon;
+		dispatch_queue_t prev_queue = k->cb_queue;
+
 		k->cb = (IOAsyncCallback)(uintptr_t)reference[kIOAsyncCalloutFuncIndex];
 		k->refcon = (void *)(uintptr_t)reference[kIOAsyncCalloutRefconIndex];
 		k->cb_queue = p->port->queue;
 		r = dext_wait_interrupt(k->c);
-		if (r < 0)
-			k->cb = NULL;
+		if (r < 0) {
+			k->cb = prev_cb;
+			k->refcon = prev_refcon;
+			k->cb_queue = prev_queue;
+		}
 	}
 	deliver(k, r);
 	pthread_mutex_unlock(&k->lock);
