@@ -423,7 +423,10 @@ void fn_reset(struct dext_function *f)
 	if (f->ops && f->ops->reset)
 		f->ops->reset(f);
 	memcpy(f->config, saved, sizeof(saved));
-	for (unsigned int i = 0; i < DEXT_IRQ_WORDS; i++)
-		__atomic_store_n(&f->irq->pending[i], 0, __ATOMIC_SEQ_CST);
+	/*
+	 * Pending bits stay, as in the reference: they are the client's state,
+	 * not the device's, and a client written against the reference has to
+	 * discard them itself after a reset (the server does).
+	 */
 	atomic_fetch_add(&f->stats.resets, 1);
 }

@@ -89,6 +89,7 @@ struct dext_function {
 	atomic_bool irq_notify;		/* the main loop has wakeups to send */
 
 	struct dart *dart;
+	uint64_t dma_segment;		/* DMA buffer split into DART segments of this size; 0: one */
 	pid_t self_pid;
 
 	const struct dext_function_ops *ops;
@@ -135,7 +136,7 @@ int fn_setup_interrupts(struct dext_function *fn, void *owner, unsigned int *vec
 void fn_teardown_interrupts(struct dext_function *fn);
 bool fn_irq_pending(struct dext_function *fn);
 
-/* Reset the function (FLR): device state, pending interrupts; config restored. */
+/* Reset the function (FLR): device state; config restored; pending bits kept. */
 void fn_reset(struct dext_function *fn);
 
 /* Device models. */

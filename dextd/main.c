@@ -33,6 +33,8 @@ static void usage(FILE *f)
 		"                             max-bytes=SIZE   registered bytes (default 1536M)\n"
 		"                             iova-bits=N      IOVA aperture (default 32)\n"
 		"                             seed=N           placement seed (default random)\n"
+		"                             dma-segment=SIZE AllocateDMABuffer's DART segments\n"
+		"                                              (16 KiB multiple; default one)\n"
 		"                           KIND: dmatest, or nvme with options:\n"
 		"                             size=SIZE        namespace bytes (default 256M)\n"
 		"                             backing=PATH     file for the namespace, created\n"
@@ -56,7 +58,7 @@ static struct dext_function *function_from_spec(const char *spec)
 	char devopts[1024] = "";
 	struct dext_function *f = NULL;
 	bool have_bdf = false;
-	uint64_t v;
+	uint64_t v, dma_segment = 0;
 
 	if (!copy)
 		return NULL;
@@ -84,8 +86,12 @@ static struct dext_function *function_from_spec(const char *spec)
 			dc.iova_bits = (unsigned int)v;
 		} else if (!strcmp(tok, "seed") && !parse_u64(eq, &v)) {
 			dc.seed = v;
+		} else if (!strcmp(tok, "dma-segment") && !parse_size(eq, &v) &&
+			   v >= DEXT_DART_PAGE_SIZE && !(v & (DEXT_DART_PAGE_SIZE - 1))) {
+			dma_segment = v;
 		} else if (!strcmp(tok, "max-mappings") || !strcmp(tok, "max-bytes") ||
-			   !strcmp(tok, "iova-bits") || !strcmp(tok, "seed")) {
+			   !strcmp(tok, "iova-bits") || !strcmp(tok, "seed") ||
+			   !strcmp(tok, "dma-segment")) {
 			log_error("--function %s: bad value for %s: '%s'", spec, tok, eq);
 			goto out;
 		} else {
@@ -114,6 +120,8 @@ static struct dext_function *function_from_spec(const char *spec)
 	}
 	if (!f)
 		log_error("--function %s: %s", spec, strerror(errno));
+	else
+		f->dma_segment = dma_segment;
 out:
 	free(copy);
 	return f;

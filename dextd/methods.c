@@ -34,7 +34,7 @@ static void conn_free_dma_buffer(struct dext_conn *c)
 {
 	if (!c->dma_buffer.mem)
 		return;
-	dart_unmap(c->fn->dart, DEXT_BUFFER_OWNER(c), 0);
+	dart_unmap_owner(c->fn->dart, DEXT_BUFFER_OWNER(c));
 	munmap(c->dma_buffer.mem, c->dma_buffer.size);
 	close(c->dma_buffer.memfd);
 	memset(&c->dma_buffer, 0, sizeof(c->dma_buffer));
@@ -122,6 +122,42 @@ static int m_terminate(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 	return 0;
 }
 
+/* Flags PrepareForDMA reports for the buffer: prepared for both directions. */
+#define DMA_BUFFER_FLAGS	3	/* kIOMemoryDirectionInOut */
+#define DMA_BUFFER_MAX_SEGMENTS	32	/* IOAddressSegment segments[32] */
+
+/*
+ * Maps the buffer into the DART as segments of fn->dma_segment bytes (one
+ * DART mapping each, so they land at unrelated IOVAs, as a fragmented
+ * PrepareForDMA result would), at most 32. Fills *seg0 and returns the
+ * segment count, or -errno with nothing mapped.
+ */
+static int dma_buffer_map(struct dext_conn *c, void *mem, uint64_t alloc,
+			  struct dart_map_result *seg0)
+{
+	uint64_t seg = c->fn->dma_segment ? c->fn->dma_segment : alloc, off;
+	unsigned int n = 0;
+	int r;
+
+	if ((alloc + seg - 1) / seg > DMA_BUFFER_MAX_SEGMENTS)
+		seg = (alloc / DMA_BUFFER_MAX_SEGMENTS + DEXT_DART_PAGE_SIZE - 1) &
+		      ~(DEXT_DART_PAGE_SIZE - 1);
+	for (off = 0; off < alloc; off += seg, n++) {
+		struct dart_map_result res;
+		uint64_t len = alloc - off < seg ? alloc - off : seg;
+
+		r = dart_map(c->fn->dart, DEXT_BUFFER_OWNER(c), n, (uint64_t)(uintptr_t)mem + off,
+			     len, (void *)(uintptr_t)c->fn->self_pid, &res);
+		if (r < 0) {
+			dart_unmap_owner(c->fn->dart, DEXT_BUFFER_OWNER(c));
+			return r;
+		}
+		if (n == 0)
+			*seg0 = res;
+	}
+	return (int)n;
+}
+
 static int m_allocate_dma_buffer(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 {
 	uint64_t size = in[0], align = in[1] ? in[1] : DEXT_DMA_BUFFER_ALIGN_DEFAULT;
@@ -149,8 +185,7 @@ static int m_allocate_dma_buffer(struct dext_conn *c, const uint64_t *in, uint64
 		return r;
 	}
 	conn_free_dma_buffer(c);	/* a new buffer replaces the old one */
-	r = dart_map(c->fn->dart, DEXT_BUFFER_OWNER(c), 0, (uint64_t)(uintptr_t)mem, alloc,
-		     (void *)(uintptr_t)c->fn->self_pid, &res);
+	r = dma_buffer_map(c, mem, alloc, &res);
 	if (r < 0) {
 		munmap(mem, alloc);
 		close(fd);
@@ -160,9 +195,9 @@ static int m_allocate_dma_buffer(struct dext_conn *c, const uint64_t *in, uint64
 	c->dma_buffer.mem = mem;
 	c->dma_buffer.size = alloc;
 	c->dma_buffer.iova = res.iova;
-	out[0] = alloc;
-	out[1] = 0;		/* DMA flags: read and write */
-	out[2] = 1;		/* one segment behind the DART */
+	out[0] = size;		/* as requested; the mapping is rounded to DART pages */
+	out[1] = DMA_BUFFER_FLAGS;
+	out[2] = (uint64_t)r;	/* segments */
 	out[3] = res.iova;
 	out[4] = res.len;
 	out[5] = c->fn->class_code;
@@ -173,9 +208,7 @@ static int m_free_dma_buffer(struct dext_conn *c, const uint64_t *in, uint64_t *
 {
 	(void)in;
 	(void)out;
-	if (!c->dma_buffer.mem)
-		return -ENOENT;
-	conn_free_dma_buffer(c);
+	conn_free_dma_buffer(c);	/* none to free is success, as in the reference */
 	return 0;
 }
 
@@ -192,6 +225,8 @@ static int m_register_dma_region(struct dext_conn *c, const uint64_t *in, uint64
 	if (client_read(c->pid, va, &probe, 1) || client_read(c->pid, va + size - 1, &probe, 1))
 		return -EFAULT;
 	r = dart_map(c->fn->dart, c->id, key, va, size, (void *)(uintptr_t)c->pid, &res);
+	if (r == -E2BIG)
+		r = -ENOSPC;	/* more than 128 chunks: kIOReturnNoSpace, like the other limits */
 	if (r < 0) {
 		log_debug("%02x:%02x.%x: RegisterDMARegion key 0x%llx size 0x%llx: %s",
 			  c->fn->bus, c->fn->dev, c->fn->fn, (unsigned long long)key,
@@ -216,10 +251,12 @@ static int m_probe_dma_region(struct dext_conn *c, const uint64_t *in, uint64_t 
 	void *cookie;
 	int r;
 
-	/* All 8 bytes must lie inside the region. */
+	/* All 8 bytes must lie inside the region, else kIOReturnOverrun. */
 	if (in[1] > UINT64_MAX - sizeof(value))
-		return -EINVAL;
+		return -EOVERFLOW;
 	r = dart_key_target(c->fn->dart, c->id, in[0], in[1] + sizeof(value) - 1, &target, &cookie);
+	if (r == -EINVAL)
+		return -EOVERFLOW;
 	if (r < 0)
 		return r;
 	r = dart_key_target(c->fn->dart, c->id, in[0], in[1], &target, &cookie);
@@ -256,27 +293,53 @@ static int m_config_write(struct dext_conn *c, const uint64_t *in, uint64_t *out
 	return r;
 }
 
+/*
+ * PCIDriverKit numbers a function's memory ranges itself: the memory index
+ * GetBARInfo returns counts the implemented BARs in order, so it differs
+ * from the BAR number whenever a BAR is absent or 64-bit. MMIORead and
+ * MMIOWrite take that index; memory types stay 1 + BAR number.
+ */
+static int bar_of_memory_index(const struct dext_function *fn, uint64_t idx)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++)
+		if (fn->bars[i].size && n++ == idx)
+			return (int)i;
+	return -1;
+}
+
 static int m_get_bar_info(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 {
-	const struct dext_bar *b;
+	const struct dext_function *fn = c->fn;
+	uint64_t idx = 0;
 
 	if (in[0] >= DEXT_BAR_COUNT)
 		return -EINVAL;
-	b = &c->fn->bars[in[0]];
-	out[0] = in[0];
-	out[1] = b->size;
-	out[2] = b->size ? b->type : 0;
+	/* An absent BAR, or the upper half of a 64-bit one, is an error as in PCIDriverKit. */
+	if (!fn->bars[in[0]].size)
+		return -ENOENT;
+	for (unsigned int i = 0; i < in[0]; i++)
+		idx += fn->bars[i].size != 0;
+	out[0] = idx;
+	out[1] = fn->bars[in[0]].size;
+	out[2] = fn->bars[in[0]].type;
 	return 0;
 }
 
-static int mmio_check(struct dext_conn *c, uint64_t bar, uint64_t off, uint64_t width)
+/* The BAR behind memory index idx if the access fits it, else -EINVAL. */
+static int mmio_check(struct dext_conn *c, uint64_t idx, uint64_t off, uint64_t width)
 {
-	if (bar >= DEXT_BAR_COUNT || !c->fn->bars[bar].size ||
-	    (width != 1 && width != 2 && width != 4 && width != 8) ||
-	    off >= c->fn->bars[bar].size || off + width > c->fn->bars[bar].size ||
-	    (off & (width - 1)))
+	int bar = bar_of_memory_index(c->fn, idx);
+	uint64_t size;
+
+	if (bar < 0)
 		return -EINVAL;
-	return 0;
+	size = c->fn->bars[bar].size;
+	if ((width != 1 && width != 2 && width != 4 && width != 8) || off >= size ||
+	    off + width > size || (off & (width - 1)))
+		return -EINVAL;
+	return bar;
 }
 
 static int m_mmio_read(struct dext_conn *c, const uint64_t *in, uint64_t *out)
@@ -284,16 +347,16 @@ static int m_mmio_read(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 	struct dext_function *fn = c->fn;
 	const struct dext_bar *b;
 	uint64_t v = 0;
-	int r = mmio_check(c, in[0], in[1], in[2]);
+	int bar = mmio_check(c, in[0], in[1], in[2]), r = 0;
 
-	if (r < 0)
-		return r;
-	b = &fn->bars[in[0]];
+	if (bar < 0)
+		return bar;
+	b = &fn->bars[bar];
 	pthread_mutex_lock(&fn->lock);
 	if (b->mem)
 		memcpy(&v, (const uint8_t *)b->mem + in[1], in[2]);
 	else
-		r = fn->ops->mmio_read(fn, (unsigned int)in[0], in[1], (unsigned int)in[2], &v);
+		r = fn->ops->mmio_read(fn, (unsigned int)bar, in[1], (unsigned int)in[2], &v);
 	pthread_mutex_unlock(&fn->lock);
 	out[0] = v;
 	return r;
@@ -303,21 +366,21 @@ static int m_mmio_write(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 {
 	struct dext_function *fn = c->fn;
 	const struct dext_bar *b;
-	int r = mmio_check(c, in[0], in[1], in[2]);
+	int bar = mmio_check(c, in[0], in[1], in[2]), r = 0;
 
 	(void)out;
-	if (r < 0)
-		return r;
+	if (bar < 0)
+		return bar;
 	if (in[2] < 8 && (in[3] >> (8 * in[2])))
 		return -EINVAL;	/* value wider than the access */
-	b = &fn->bars[in[0]];
+	b = &fn->bars[bar];
 	pthread_mutex_lock(&fn->lock);
 	if (!(fn_command(fn) & PCI_COMMAND_MEMORY))
 		r = 0;	/* memory decoding off: the write goes nowhere */
 	else if (b->mem)
 		memcpy((uint8_t *)b->mem + in[1], &in[3], in[2]);
 	else
-		r = fn->ops->mmio_write(fn, (unsigned int)in[0], in[1], (unsigned int)in[2], in[3]);
+		r = fn->ops->mmio_write(fn, (unsigned int)bar, in[1], (unsigned int)in[2], in[3]);
 	pthread_mutex_unlock(&fn->lock);
 	return r;
 }

@@ -8,9 +8,28 @@
 #define PCI_ROM_ADDRESS		0x30
 #define PCI_CONFIG_SIZE		4096
 
+#define PCI_MSI_FLAGS_64BIT	0x0080
+#define PCI_MSI_FLAGS_MASKBIT	0x0100
+#define PCI_EXP_DEVCTL		0x08
+#define PCI_EXP_DEVCTL_BCR_FLR	0x8000
+#define PCI_EXP_DEVCTL2		0x28
+
 enum byte_class { FORWARD, FORWARD_BYTEWISE, DROP };
 
-static enum byte_class classify(uint32_t off)
+unsigned int config_filter_msi_len(uint16_t ctrl)
+{
+	/* ID, next, control, address low (+ high), data (+ pad, mask, pending). */
+	unsigned int len = (ctrl & PCI_MSI_FLAGS_64BIT) ? 14 : 10;
+
+	return (ctrl & PCI_MSI_FLAGS_MASKBIT) ? len + 10 : len;
+}
+
+static bool in_range(uint32_t off, uint32_t start, uint32_t len)
+{
+	return off >= start && off < start + len;
+}
+
+static enum byte_class classify(const struct config_filter_caps *caps, uint32_t off)
 {
 	if (off == PCI_COMMAND || off == PCI_COMMAND + 1)
 		return FORWARD_BYTEWISE;
@@ -21,16 +40,37 @@ static enum byte_class classify(uint32_t off)
 	/* The platform owns the expansion ROM address too (no ROM is exposed). */
 	if (off >= PCI_ROM_ADDRESS && off < PCI_ROM_ADDRESS + 4)
 		return DROP;
+	if (!caps)
+		return FORWARD;
+	if (caps->msi && in_range(off, caps->msi, caps->msi_len))
+		return DROP;
+	if (caps->pcie && (in_range(off, caps->pcie + PCI_EXP_DEVCTL, 2) ||
+			   in_range(off, caps->pcie + PCI_EXP_DEVCTL2, 2)))
+		return DROP;
 	return FORWARD;
 }
 
-int config_filter_drops(uint32_t offset)
+int config_filter_drops(const struct config_filter_caps *caps, uint32_t offset)
 {
-	return classify(offset) == DROP;
+	return classify(caps, offset) == DROP;
 }
 
-int config_filter_write(uint32_t offset, const uint8_t *buf, size_t len,
-			struct config_write_op *ops, size_t max_ops)
+bool config_filter_requests_flr(const struct config_filter_caps *caps, uint32_t offset,
+				const uint8_t *buf, size_t len)
+{
+	uint32_t flr_byte;
+
+	if (!caps || !caps->pcie)
+		return false;
+	flr_byte = caps->pcie + PCI_EXP_DEVCTL + 1;
+	if (offset > flr_byte || offset + len <= flr_byte)
+		return false;
+	return buf[flr_byte - offset] & (PCI_EXP_DEVCTL_BCR_FLR >> 8);
+}
+
+int config_filter_write(const struct config_filter_caps *caps, uint32_t offset,
+			const uint8_t *buf, size_t len, struct config_write_op *ops,
+			size_t max_ops)
 {
 	size_t i = 0, n = 0;
 
@@ -38,7 +78,7 @@ int config_filter_write(uint32_t offset, const uint8_t *buf, size_t len,
 		return -1;
 	while (i < len) {
 		uint32_t off = offset + (uint32_t)i;
-		enum byte_class c = classify(off);
+		enum byte_class c = classify(caps, off);
 		unsigned int width = 1, w;
 
 		if (c == DROP) {
@@ -52,7 +92,7 @@ int config_filter_write(uint32_t offset, const uint8_t *buf, size_t len,
 
 				if ((off & (w - 1)) || i + w > len)
 					continue;
-				for (k = 1; k < w && classify(off + k) == FORWARD; k++)
+				for (k = 1; k < w && classify(caps, off + k) == FORWARD; k++)
 					;
 				if (k == w)
 					break;

@@ -13,6 +13,8 @@
 
 #define PCI_CAPABILITY_LIST	0x34
 #define PCI_INTERRUPT_PIN	0x3d
+#define PCI_CAP_ID_MSI		0x05
+#define PCI_CAP_ID_EXP		0x10
 #define PCI_CAP_ID_MSIX		0x11
 #define PCI_MSIX_FLAGS		2
 #define PCI_MSIX_ENABLE		0x8000
@@ -23,8 +25,8 @@ static int pt_call(struct passthrough *pt, int r, const char *what)
 	return dext_link_check(pt->link, r, what);
 }
 
-/* Finds the MSI-X capability by walking the dext's capability list. */
-static uint16_t find_msix(struct passthrough *pt)
+/* Finds capability id by walking the dext's capability list; 0 if absent. */
+static uint16_t find_cap(struct passthrough *pt, uint8_t id)
 {
 	uint32_t ptr, hdr;
 	unsigned int guard = 48;
@@ -34,11 +36,24 @@ static uint16_t find_msix(struct passthrough *pt)
 	while (ptr >= 0x40 && ptr < 0x100 && guard--) {
 		if (dext_config_read(pt->link->client, ptr & ~3u, 2, &hdr))
 			return 0;
-		if ((hdr & 0xff) == PCI_CAP_ID_MSIX)
+		if ((hdr & 0xff) == id)
 			return (uint16_t)(ptr & ~3u);
 		ptr = hdr >> 8;
 	}
 	return 0;
+}
+
+/* Where the capabilities the config filter guards are. */
+static void find_filter_caps(struct passthrough *pt)
+{
+	uint32_t ctrl = 0;
+
+	pt->caps.msi = find_cap(pt, PCI_CAP_ID_MSI);
+	if (pt->caps.msi && !dext_config_read(pt->link->client, pt->caps.msi + 2, 2, &ctrl))
+		pt->caps.msi_len = (uint16_t)config_filter_msi_len((uint16_t)ctrl);
+	else if (pt->caps.msi)
+		pt->caps.msi_len = 24;	/* unreadable: guard the largest layout */
+	pt->caps.pcie = find_cap(pt, PCI_CAP_ID_EXP);
 }
 
 /* The dext's enable mask follows the guest's MSI-X enable and function mask. */
@@ -67,6 +82,8 @@ static void sync_irq_mask(struct passthrough *pt)
 	}
 }
 
+static int pt_reset(struct passthrough *pt);
+
 static ssize_t config_access(vfu_ctx_t *ctx, char *buf, size_t count, loff_t offset,
 			     bool is_write)
 {
@@ -81,10 +98,15 @@ static ssize_t config_access(vfu_ctx_t *ctx, char *buf, size_t count, loff_t off
 		return -1;
 	}
 	if (is_write) {
-		n = config_filter_write(off, (const uint8_t *)buf, count, ops,
+		n = config_filter_write(&pt->caps, off, (const uint8_t *)buf, count, ops,
 					sizeof(ops) / sizeof(ops[0]));
 		for (i = 0; i < count; i++)
-			pt->stats.config_writes_dropped += config_filter_drops(off + (uint32_t)i);
+			pt->stats.config_writes_dropped +=
+				config_filter_drops(&pt->caps, off + (uint32_t)i);
+		/* A guest FLR through DEVCTL becomes the dext's ResetDevice, as vfio-pci does. */
+		if (config_filter_requests_flr(&pt->caps, off, (const uint8_t *)buf, count) &&
+		    pt_reset(pt) < 0)
+			return -1;
 		for (int k = 0; k < n; k++) {
 			r = pt_call(pt, dext_config_write(pt->link->client, ops[k].offset,
 							  ops[k].width, ops[k].value),
@@ -177,23 +199,38 @@ static vfu_region_access_cb_t *const bar_cbs[DEXT_BAR_COUNT] = {
 	bar0_access, bar1_access, bar2_access, bar3_access, bar4_access, bar5_access,
 };
 
-static int reset_cb(vfu_ctx_t *ctx, vfu_reset_type_t type)
+static void discard_pending(struct passthrough *pt)
 {
-	struct passthrough *pt = vfu_get_private(ctx);
-	int r;
+	uint64_t pending[DEXT_IRQ_WORDS];
 
-	if (type == VFU_RESET_LOST_CONN)
-		return 0;	/* QEMU went away: the server ends, which releases the device */
-	r = pt_call(pt, dext_reset_device(pt->link->client), "ResetDevice");
+	if (pt_call(pt, dext_check_interrupt(pt->link->client, pending), "CheckInterrupt") < 0)
+		return;
+	for (unsigned int w = 0; w < DEXT_IRQ_WORDS; w++)
+		pt->stats.irqs_dropped += (uint64_t)__builtin_popcountll(pending[w]);
+}
+
+static int pt_reset(struct passthrough *pt)
+{
+	int r = pt_call(pt, dext_reset_device(pt->link->client), "ResetDevice");
+
 	if (r < 0) {
 		log_warn("passthrough: reset failed: %s", strerror(-r));
 		errno = -r;
 		return -1;
 	}
 	pt->stats.resets++;
+	/* The dext keeps pending bits over a reset; none may reach the reset guest device. */
+	discard_pending(pt);
 	memset(pt->irq_mask, 0xff, sizeof(pt->irq_mask));	/* force a resync */
 	sync_irq_mask(pt);
 	return 0;
+}
+
+static int reset_cb(vfu_ctx_t *ctx, vfu_reset_type_t type)
+{
+	if (type == VFU_RESET_LOST_CONN)
+		return 0;	/* QEMU went away: the server ends, which releases the device */
+	return pt_reset(vfu_get_private(ctx));
 }
 
 static int setup_bars(struct passthrough *pt)
@@ -206,10 +243,14 @@ static int setup_bars(struct passthrough *pt)
 		int r, fd = -1;
 
 		pt->bars[i].fd = -1;
+		/*
+		 * The reference answers an absent BAR, or the upper half of a
+		 * 64-bit one, with an error (dextd too); older dextd said size 0.
+		 */
 		r = dext_bar_info(c, i, &bi);
-		if (r < 0)
+		if (r == -ECONNRESET || r == -ETIMEDOUT)
 			return log_err_errno(r, "passthrough: GetBARInfo(%u)", i);
-		if (!bi.size)
+		if (r < 0 || !bi.size)
 			continue;
 		if (bi.type & DEXT_BAR_TYPE_IO)
 			return log_err_errno(-EOPNOTSUPP, "passthrough: BAR%u is an I/O BAR", i);
@@ -253,7 +294,8 @@ int passthrough_create(struct passthrough *pt, const char *socket_path, struct d
 	if (r < 0)
 		return log_err_errno(r, "passthrough: SetupInterrupts");
 	pt->vectors = vectors;
-	pt->msix_cap = find_msix(pt);
+	pt->msix_cap = find_cap(pt, PCI_CAP_ID_MSIX);
+	find_filter_caps(pt);
 	/* Nothing enabled until the guest enables MSI-X. */
 	r = dext_set_irq_mask(link->client, pt->irq_mask);
 	if (r < 0)

@@ -23,6 +23,7 @@
 
 #include <vfio-apple/dext-abi.h>
 
+#include "config-filter.h"
 #include "dext-link.h"
 
 struct vfu_ctx;
@@ -41,6 +42,7 @@ struct passthrough {
 	bool attached;
 	unsigned int vectors;
 	uint16_t msix_cap;		/* config offset of MSI-X, 0 if none */
+	struct config_filter_caps caps;	/* what the config filter guards */
 	uint64_t irq_mask[DEXT_IRQ_WORDS];	/* as last sent with SetIRQMask */
 	struct {
 		uint32_t memory_index;

@@ -160,8 +160,9 @@ _Static_assert(__builtin_offsetof(struct dext_irq_state, enabled) == 0x20, "irq 
 	X(STILL_OPEN,	0xe00002d2u, EEXIST)	/* kIOReturnStillOpen: duplicate key, set up twice */ \
 	X(BUSY,		0xe00002d5u, EBUSY)	/* kIOReturnBusy */	\
 	X(NOT_READY,	0xe00002d8u, EAGAIN)	/* kIOReturnNotReady */	\
-	X(NO_SPACE,	0xe00002dbu, ENOSPC)	/* kIOReturnNoSpace: a limit */ \
-	X(TOO_LARGE,	0xe00002e1u, E2BIG)	/* kIOReturnMessageTooLarge: > 128 chunks */ \
+	X(NOT_ATTACHED,	0xe00002d9u, ECONNRESET) /* kIOReturnNotAttached: the dext instance is gone */ \
+	X(NO_SPACE,	0xe00002dbu, ENOSPC)	/* kIOReturnNoSpace: a limit, > 128 chunks */ \
+	X(OVERRUN,	0xe00002e8u, EOVERFLOW)	/* kIOReturnOverrun: ProbeDMARegion past the end */ \
 	X(NOT_OPEN,	0xe00002cdu, ENOTCONN)	/* kIOReturnNotOpen: not claimed, no function bound */ \
 	X(NOT_FOUND,	0xe00002f0u, ENOENT)	/* kIOReturnNotFound */
 

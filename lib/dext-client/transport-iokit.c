@@ -43,7 +43,6 @@ int dext_iokit_errno(int ioreturn)
 #define DEXT_RC_CASE(name, io, err)	case io: return -(err);
 	DEXT_RETURN_CODES(DEXT_RC_CASE)
 #undef DEXT_RC_CASE
-	case (uint32_t)kIOReturnNotAttached:	/* the dext instance terminated */
 	case (uint32_t)kIOReturnAborted:	/* pending async call of a closed client */
 	case (uint32_t)MACH_SEND_INVALID_DEST:	/* the connection's port is dead */
 		return -ECONNRESET;

@@ -43,10 +43,10 @@
 
 static struct dextd_proc daemon_proc;
 
-/* 01:00.0 default limits; 02:00.0 larger byte limit; 03:00.0 to terminate. */
+/* 01:00.0 default limits; 02:00.0 larger byte limit, DMA buffer in 32 KiB segments; 03:00.0 to terminate. */
 static const char *const functions[] = {
 	"dmatest,bdf=01:00.0",
-	"dmatest,bdf=02:00.0,max-bytes=4G,iova-bits=36",
+	"dmatest,bdf=02:00.0,max-bytes=4G,iova-bits=36,dma-segment=32K",
 	"dmatest,bdf=03:00.0",
 	NULL,
 };
@@ -425,11 +425,17 @@ static void test_get_bar_info(void **state)
 	assert_int_equal(dext_bar_info(c, 0, &bi), 0);
 	assert_int_equal(bi.size, DMATEST_BAR0_SIZE);
 	assert_int_equal(bi.type, 0);
+	assert_int_equal(bi.memory_index, 0);
+	/* The memory index is PCIDriverKit's: implemented BARs counted, not the BAR number. */
 	assert_int_equal(dext_bar_info(c, 2, &bi), 0);
 	assert_int_equal(bi.size, DMATEST_BAR2_SIZE);
 	assert_int_equal(bi.type, DEXT_BAR_TYPE_MEM64 | DEXT_BAR_TYPE_PREFETCH);
-	assert_int_equal(dext_bar_info(c, 1, &bi), 0);
-	assert_int_equal(bi.size, 0);
+	assert_int_equal(bi.memory_index, 1);
+	assert_int_equal(dext_bar_info(c, 4, &bi), 0);
+	assert_int_equal(bi.memory_index, 2);
+	/* Absent BAR and the upper half of BAR2: errors, as in the reference. */
+	assert_int_equal(dext_bar_info(c, 1, &bi), -ENOENT);
+	assert_int_equal(dext_bar_info(c, 3, &bi), -ENOENT);
 	assert_int_equal(dext_bar_info(c, 6, &bi), -EINVAL);
 	dext_client_close(c);
 }
@@ -458,7 +464,7 @@ static void test_mmio_read_write(void **state)
 	assert_int_equal(dext_mmio_read(c, 0, DMATEST_BAR0_SIZE, 4, &v), -EINVAL);
 	assert_int_equal(dext_mmio_read(c, 0, DMATEST_BAR0_SIZE - 2, 4, &v), -EINVAL);
 	assert_int_equal(dext_mmio_read(c, 0, 2, 4, &v), -EINVAL);
-	assert_int_equal(dext_mmio_read(c, 1, 0, 4, &v), -EINVAL);
+	assert_int_equal(dext_mmio_read(c, 3, 0, 4, &v), -EINVAL);	/* three BARs: 0-2 */
 	assert_int_equal(dext_mmio_read(c, 6, 0, 4, &v), -EINVAL);
 	assert_int_equal(dext_mmio_write(c, 0, DMATEST_REG_SRC, 1, 0x100), -EINVAL);
 	dext_client_close(c);
@@ -479,9 +485,9 @@ static void test_map_memory_types(void **state)
 	assert_int_equal(size, DMATEST_BAR2_SIZE);
 	bar2 = p;
 	bar2[5] = 0xfeedf00d;
-	assert_int_equal(dext_mmio_read(c, 2, 20, 4, &v), 0);
+	assert_int_equal(dext_mmio_read(c, 1, 20, 4, &v), 0);	/* BAR2 is memory index 1 */
 	assert_int_equal(v, 0xfeedf00d);
-	assert_int_equal(dext_mmio_write(c, 2, 24, 4, 0x600d), 0);
+	assert_int_equal(dext_mmio_write(c, 1, 24, 4, 0x600d), 0);
 	assert_int_equal(bar2[6], 0x600d);
 	assert_int_equal(dext_client_unmap(c, DEXT_MEM_BAR0 + 2, p, size), 0);
 	/* The interrupt state page: NotReady before SetupInterrupts; enabled starts all ones. */
@@ -517,7 +523,8 @@ static void test_register_dma_region(void **state)
 	assert_int_equal(dext_probe_dma(c, 0x1000, 16, &v), 0);
 	assert_int_equal(v, 0x1122334455667788ull);
 	assert_int_equal(dext_probe_dma(c, 0x1000, 2 * PAGE - 8, &v), 0);
-	assert_int_equal(dext_probe_dma(c, 0x1000, 2 * PAGE - 7, &v), -EINVAL);
+	assert_int_equal(dext_probe_dma(c, 0x1000, 2 * PAGE - 7, &v), -EOVERFLOW);	/* Overrun */
+	assert_int_equal(dext_probe_dma(c, 0x1000, UINT64_MAX - 3, &v), -EOVERFLOW);
 	assert_int_equal(dext_probe_dma(c, 0x2000, 0, &v), -ENOENT);
 	status_of(c, 0, s);
 	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 1);
@@ -610,11 +617,56 @@ static void test_total_bytes_limit(void **state)
 	assert_int_equal(dext_register_dma(c, 1, big, limit + 1, &bus, &len), 0);
 	assert_int_equal(len, DEXT_DMA_CHUNK_MAX);
 	/* The region is limit + 1 bytes: 8 bytes fit up to offset limit - 7. */
-	assert_int_equal(dext_probe_dma(c, 1, limit - 6, &v), -EINVAL);
+	assert_int_equal(dext_probe_dma(c, 1, limit - 6, &v), -EOVERFLOW);
 	assert_int_equal(dext_probe_dma(c, 1, limit - 7, &v), 0);
 	assert_int_equal(v, 0);
 	dext_client_close(c);
 	munmap(big, limit + 2 * PAGE);
+}
+
+/* More than 128 chunks is kIOReturnNoSpace, like every other limit. */
+static void test_too_many_chunks_is_no_space(void **state)
+{
+	const uint64_t size = DEXT_DMA_MAX_CHUNKS * DEXT_DMA_CHUNK_MAX + 1;
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t bus, len, s[DEXT_STATUS_COUNT];
+	/* Address space only (192 GiB): the dext reads the first and last byte. */
+	char *big = map_anon_prot(size + PAGE, PROT_READ, MAP_NORESERVE);
+
+	(void)state;
+	assert_int_equal(dext_register_dma(c, 1, big, size, &bus, &len), -ENOSPC);
+	status_of(c, 0, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 0);
+	dext_client_close(c);
+	munmap(big, size + PAGE);
+}
+
+/* AllocateDMABuffer reports the size asked for, the flags and up to 32 segments. */
+static void test_dma_buffer_segments(void **state)
+{
+	struct dext_client *c = connect_fn(2, true);
+	uint64_t in[2] = { 100 << 10, 0 }, out[6], s[DEXT_STATUS_COUNT];
+
+	(void)state;
+	/* 100 KiB, 112 KiB in DART pages, 02:00.0 maps it in 32 KiB segments. */
+	assert_int_equal(dext_call(c, DEXT_SEL_ALLOCATE_DMA_BUFFER, in, 2, out, 6), 0);
+	assert_int_equal(out[0], 100 << 10);
+	assert_int_equal(out[1], 3);		/* prepared for both directions */
+	assert_int_equal(out[2], 4);		/* segments */
+	assert_int_equal(out[4], 32 << 10);	/* seg0 len */
+	status_of(c, 1, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 4);
+	/* 64 MiB in 32 KiB pieces would be 2048: capped at 32 segments. */
+	in[0] = 64 << 20;
+	assert_int_equal(dext_call(c, DEXT_SEL_ALLOCATE_DMA_BUFFER, in, 2, out, 6), 0);
+	assert_int_equal(out[2], 32);
+	assert_int_equal(out[4], 2 << 20);
+	status_of(c, 1, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 32);	/* the old buffer is gone */
+	assert_int_equal(dext_free_dma_buffer(c), 0);
+	status_of(c, 1, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 0);
+	dext_client_close(c);
 }
 
 /* ---- the device, DMA through the DART, interrupts ---- */
@@ -725,7 +777,7 @@ static void test_allocate_dma_buffer(void **state)
 			 -EINVAL);
 	assert_int_equal(dext_allocate_dma_buffer(c, PAGE, 3, &bus, &len, &size), -EINVAL);
 	assert_int_equal(dext_allocate_dma_buffer(c, 5000, 0, &bus, &len, &size), 0);
-	assert_int_equal(size, PAGE);
+	assert_int_equal(size, 5000);	/* the requested size, as the reference reports it */
 	assert_int_equal(len, PAGE);
 	assert_int_equal(dext_client_map(c, DEXT_MEM_DMA_BUFFER, &p, &size), 0);
 	mem = p;
@@ -738,7 +790,7 @@ static void test_allocate_dma_buffer(void **state)
 	assert_int_equal(dst[5000], 0);
 	assert_int_equal(dext_client_unmap(c, DEXT_MEM_DMA_BUFFER, mem, size), 0);
 	assert_int_equal(dext_free_dma_buffer(c), 0);
-	assert_int_equal(dext_free_dma_buffer(c), -ENOENT);
+	assert_int_equal(dext_free_dma_buffer(c), 0);	/* none to free: success */
 	assert_int_equal(dext_client_map(c, DEXT_MEM_DMA_BUFFER, &p, &size), -EAGAIN);
 	dext_client_close(c);
 	munmap(dst, PAGE);
@@ -985,6 +1037,23 @@ static void test_reset_device(void **state)
 	dext_client_close(c);
 }
 
+/* ResetDevice leaves pending bits alone, as the reference does; the client discards them. */
+static void test_reset_keeps_pending_bits(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t pending[DEXT_IRQ_WORDS];
+	unsigned int vectors;
+
+	(void)state;
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	dmatest_start(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, 2);
+	dmatest_wait_idle(c);
+	assert_int_equal(dext_reset_device(c), 0);
+	assert_int_equal(dext_check_interrupt(c, pending), 0);
+	assert_int_equal(pending[0], 1ull << 2);
+	dext_client_close(c);
+}
+
 /* ---- clients that die ---- */
 
 static void test_killed_client_loses_mappings_and_claim(void **state)
@@ -1167,6 +1236,8 @@ int main(void)
 		cmocka_unit_test(test_keys_are_per_client),
 		cmocka_unit_test(test_mapping_limit_65537th_fails),
 		cmocka_unit_test(test_total_bytes_limit),
+		cmocka_unit_test(test_too_many_chunks_is_no_space),
+		cmocka_unit_test(test_dma_buffer_segments),
 		cmocka_unit_test(test_dmatest_copy_fill_checksum_through_dart),
 		cmocka_unit_test(test_stale_iova_faults_and_writes_nothing),
 		cmocka_unit_test(test_bus_master_off_blocks_dma),
@@ -1181,6 +1252,7 @@ int main(void)
 		cmocka_unit_test(test_irq_mask_drops_disabled_vectors),
 		cmocka_unit_test(test_wait_interrupt_no_lost_wakeup),
 		cmocka_unit_test(test_reset_device),
+		cmocka_unit_test(test_reset_keeps_pending_bits),
 		cmocka_unit_test(test_killed_client_loses_mappings_and_claim),
 		cmocka_unit_test(test_terminate_removes_function),
 	};

@@ -468,7 +468,7 @@ static void test_registers_after_reset(void **state)
 	{
 		uint64_t v;
 
-		assert_int_equal(dext_mmio_read(h.c, 4, 0, 4, &v), 0);
+		assert_int_equal(dext_mmio_read(h.c, 1, 0, 4, &v), 0);	/* BAR4: memory index 1 */
 		assert_int_equal(v, 0);
 	}
 	dext_client_close(h.c);

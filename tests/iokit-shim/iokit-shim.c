@@ -305,9 +305,7 @@ static IOReturn ioreturn_of(int r)
 	switch (-r) {
 #define DEXT_RC_CASE(name, io, err)	case err: return (IOReturn)io;
 	DEXT_RETURN_CODES(DEXT_RC_CASE)
-#undef DEXT_RC_CASE
-	case ECONNRESET:
-		return MACH_SEND_INVALID_DEST;
+#undef DEXT_RC_CASE	/* ECONNRESET: kIOReturnNotAttached, the instance is gone */
 	default:
 		return (IOReturn)0xe00002ca;	/* kIOReturnIOError */
 	}

@@ -19,7 +19,7 @@
 
 static int filter(uint32_t off, const void *data, size_t len, struct config_write_op *ops)
 {
-	return config_filter_write(off, data, len, ops, 64);
+	return config_filter_write(NULL, off, data, len, ops, 64);
 }
 
 static void test_config_filter_command_forwarded_bytewise(void **state)
@@ -47,8 +47,8 @@ static void test_config_filter_command_status_dword_drops_status(void **state)
 	assert_int_equal(filter(0x04, v, 4, ops), 2);
 	assert_int_equal(ops[0].offset, 0x04);
 	assert_int_equal(ops[1].offset, 0x05);
-	assert_true(config_filter_drops(0x06));
-	assert_true(config_filter_drops(0x07));
+	assert_true(config_filter_drops(NULL, 0x06));
+	assert_true(config_filter_drops(NULL, 0x07));
 }
 
 static void test_config_filter_bars_dropped(void **state)
@@ -62,8 +62,8 @@ static void test_config_filter_bars_dropped(void **state)
 		assert_int_equal(filter(off, v, 4, ops), 0);
 	assert_int_equal(filter(0x10, v, 24, ops), 0);
 	assert_int_equal(filter(0x30, v, 4, ops), 0);	/* expansion ROM */
-	assert_false(config_filter_drops(0x0c));
-	assert_false(config_filter_drops(0x28));
+	assert_false(config_filter_drops(NULL, 0x0c));
+	assert_false(config_filter_drops(NULL, 0x28));
 }
 
 static void test_config_filter_capability_writes_aligned(void **state)
@@ -104,12 +104,81 @@ static void test_config_filter_whole_header(void **state)
 	assert_true(n > 0);
 	for (int i = 0; i < n; i++) {
 		for (uint32_t b = 0; b < ops[i].width; b++)
-			assert_false(config_filter_drops(ops[i].offset + b));
+			assert_false(config_filter_drops(NULL, ops[i].offset + b));
 		assert_int_equal(ops[i].offset % ops[i].width, 0);
 		forwarded += ops[i].width;
 	}
 	/* 64 bytes minus STATUS (2), BARs (24) and the ROM BAR (4). */
 	assert_int_equal(forwarded, 64 - 2 - 24 - 4);
+}
+
+/* A device with MSI at 0x50 (64-bit, per-vector masking) and PCIe at 0x70. */
+static const struct config_filter_caps caps = { .msi = 0x50, .msi_len = 24, .pcie = 0x70 };
+
+static void test_config_filter_msi_lengths(void **state)
+{
+	(void)state;
+	assert_int_equal(config_filter_msi_len(0x0000), 10);
+	assert_int_equal(config_filter_msi_len(0x0080), 14);
+	assert_int_equal(config_filter_msi_len(0x0100), 20);
+	assert_int_equal(config_filter_msi_len(0x0180), 24);
+}
+
+static void test_config_filter_msi_capability_dropped(void **state)
+{
+	struct config_write_op ops[64];
+	uint8_t v[32];
+
+	(void)state;
+	memset(v, 0xff, sizeof(v));
+	/* Control (enable), address, data, mask: all the dext's routing. */
+	assert_int_equal(config_filter_write(&caps, 0x52, v, 2, ops, 64), 0);
+	assert_int_equal(config_filter_write(&caps, 0x54, v, 4, ops, 64), 0);
+	assert_int_equal(config_filter_write(&caps, 0x50, v, 24, ops, 64), 0);
+	assert_true(config_filter_drops(&caps, 0x50 + 23));
+	/* The bytes around it still go through. */
+	assert_false(config_filter_drops(&caps, 0x4f));
+	assert_false(config_filter_drops(&caps, 0x50 + 24));
+	assert_int_equal(config_filter_write(&caps, 0x4c, v, 32, ops, 64), 2);
+	assert_int_equal(ops[0].offset, 0x4c);
+	assert_int_equal(ops[0].width, 4);
+	assert_int_equal(ops[1].offset, 0x68);
+	assert_int_equal(ops[1].width, 4);
+}
+
+static void test_config_filter_devctl_devctl2_dropped(void **state)
+{
+	struct config_write_op ops[64];
+	uint8_t v[0x30];
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	assert_int_equal(config_filter_write(&caps, 0x78, v, 2, ops, 64), 0);	/* DEVCTL */
+	assert_int_equal(config_filter_write(&caps, 0x98, v, 2, ops, 64), 0);	/* DEVCTL2 */
+	/* DEVCTL + DEVSTA as a dword: only DEVSTA (W1C status) goes. */
+	assert_int_equal(config_filter_write(&caps, 0x78, v, 4, ops, 64), 1);
+	assert_int_equal(ops[0].offset, 0x7a);
+	assert_int_equal(ops[0].width, 2);
+	/* LNKCTL and the rest of the capability are forwarded. */
+	assert_false(config_filter_drops(&caps, 0x80));
+	assert_false(config_filter_drops(&caps, 0x9a));
+	/* Without caps (NULL) the same offsets are plain forwarded bytes. */
+	assert_false(config_filter_drops(NULL, 0x78));
+}
+
+static void test_config_filter_flr_request(void **state)
+{
+	const uint8_t flr[2] = { 0x10, 0x80 }, no_flr[2] = { 0x10, 0x00 };
+	const uint8_t dword[4] = { 0x00, 0x80, 0x00, 0x00 };
+
+	(void)state;
+	assert_true(config_filter_requests_flr(&caps, 0x78, flr, 2));
+	assert_true(config_filter_requests_flr(&caps, 0x79, flr + 1, 1));
+	assert_true(config_filter_requests_flr(&caps, 0x78, dword, 4));
+	assert_false(config_filter_requests_flr(&caps, 0x78, no_flr, 2));
+	assert_false(config_filter_requests_flr(&caps, 0x78, flr, 1));	/* low byte only */
+	assert_false(config_filter_requests_flr(&caps, 0x7a, flr, 2));	/* DEVSTA */
+	assert_false(config_filter_requests_flr(NULL, 0x78, flr, 2));
 }
 
 static void test_config_filter_outside_config_space(void **state)
@@ -227,6 +296,10 @@ int main(void)
 		cmocka_unit_test(test_config_filter_bars_dropped),
 		cmocka_unit_test(test_config_filter_capability_writes_aligned),
 		cmocka_unit_test(test_config_filter_whole_header),
+		cmocka_unit_test(test_config_filter_msi_lengths),
+		cmocka_unit_test(test_config_filter_msi_capability_dropped),
+		cmocka_unit_test(test_config_filter_devctl_devctl2_dropped),
+		cmocka_unit_test(test_config_filter_flr_request),
 		cmocka_unit_test(test_config_filter_outside_config_space),
 		cmocka_unit_test(test_guest_ram_lookup_inside_one_region),
 		cmocka_unit_test(test_guest_ram_region_without_mapping_unreachable),
