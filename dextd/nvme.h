@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nvme: a simulated NVMe 1.4 controller with one namespace, enough for the
+ * stock Linux nvme driver (structures and constants in nvme-spec.h).
+ *
+ * BAR0 (16 KiB, 64-bit, trapped) holds the controller registers and the
+ * doorbells (CAP.DSTRD = 0); BAR4 holds the MSI-X table and PBA, which QEMU
+ * emulates itself, so it reads as zero here. Vector 0 is the admin queue's,
+ * one more per I/O queue pair.
+ *
+ * Execution: a doorbell write only records the new tail or head and wakes
+ * the worker thread. The worker serves the submission queues round-robin,
+ * one command at a time; it copies what it needs under fn->lock and drops
+ * the lock for every DMA and file access. All memory the host names (queue
+ * entries, PRP lists, data) is reached by IOVA through fn_dma_read/write,
+ * i.e. through the DART. A controller reset bumps a generation counter so
+ * that whatever the worker was doing for the old controller is discarded.
+ *
+ * Only the worker posts completions, and it fetches a command only when
+ * its completion queue has a free slot, so an unconsumed CQE is never
+ * overwritten: a full CQ stalls its SQs until the host moves the CQ head.
+ *
+ * Files: dev-nvme.c creation and teardown; nvme-regs.c registers and
+ * doorbells; nvme-queue.c the worker; nvme-admin.c and nvme-io.c the
+ * commands; nvme-prp.c PRPs and data movement. This header is theirs only.
+ */
+#ifndef DEXTD_NVME_H
+#define DEXTD_NVME_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "function.h"
+#include "nvme-spec.h"
+
+#define NVME_BAR0_SIZE		0x4000
+#define NVME_BAR4_SIZE		0x4000
+#define NVME_MSIX_PBA_OFFSET	0x2000
+#define NVME_QUEUES_DEFAULT	8	/* I/O queue pairs */
+#define NVME_QUEUES_MAX		64
+#define NVME_MQES		1023	/* CAP.MQES: 1024 entries per queue */
+#define NVME_TIMEOUT		0x14	/* CAP.TO: 10 s in 500 ms units */
+#define NVME_PAGE_SIZE		4096u	/* CC.MPS 0: MPSMIN = MPSMAX = 0 */
+#define NVME_MDTS		7	/* 2^7 pages: 512 KiB per command */
+#define NVME_MAX_XFER		(NVME_PAGE_SIZE << NVME_MDTS)
+#define NVME_MAX_SEGS		(NVME_MAX_XFER / NVME_PAGE_SIZE + 1)
+#define NVME_PRP_PER_PAGE	(NVME_PAGE_SIZE / 8)
+#define NVME_AERL		3	/* 4 outstanding Asynchronous Event Requests */
+#define NVME_ACL		3
+#define NVME_SIZE_DEFAULT	(256ull << 20)
+#define NVME_NSID		1
+#define NVME_NSID_ALL		0xffffffffu
+#define NVME_WCTEMP		343	/* kelvin */
+#define NVME_CCTEMP		373
+#define NVME_TEMP		311	/* what the SMART log reports */
+
+/* Our status values carry DNR: retrying a malformed command cannot help. */
+#define NVME_ERR(sc)		((uint16_t)((sc) | NVME_STATUS_DNR))
+
+struct nvme_sq {
+	bool valid;
+	uint16_t cqid;
+	uint32_t size;
+	uint64_t base;		/* IOVA */
+	uint32_t head;		/* next entry the worker fetches */
+	uint32_t tail;		/* from the doorbell */
+};
+
+struct nvme_cq {
+	bool valid;
+	bool ien;
+	uint16_t vector;
+	uint32_t size;
+	uint64_t base;
+	uint32_t head;		/* from the doorbell */
+	uint32_t tail;		/* next entry the worker posts */
+	uint8_t phase;
+	unsigned int sqs;	/* SQs that complete here */
+};
+
+struct nvme_features {
+	uint32_t arbitration;
+	uint32_t power_mgmt;
+	uint16_t temp_over, temp_under;
+	bool wce;
+	uint16_t nsqa, ncqa;	/* 0's based */
+	uint32_t irq_coalesce;
+	uint32_t async_event;
+};
+
+struct nvme_seg {
+	uint64_t iova;
+	uint32_t len;
+};
+
+/* How one command ended; no_cqe: held (an AER) or void (a reset intervened). */
+struct nvme_result {
+	uint16_t status;
+	uint32_t dw0;
+	bool no_cqe;
+};
+
+struct nvme_ctrl {
+	struct dext_function *fn;
+
+	/* Fixed at creation. */
+	unsigned int ioqs;		/* I/O queue pairs; vectors = ioqs + 1 */
+	uint64_t size;			/* namespace bytes */
+	uint64_t nsze;			/* namespace LBAs */
+	unsigned int lba_shift;
+	int fd;				/* backing file, or -1 */
+	uint8_t *mem;			/* memory backing when fd < 0 */
+	char sn[21];
+	uint8_t eui64[8];
+	uint8_t nguid[16];
+
+	/* Registers and queue state, guarded by fn->lock. */
+	uint64_t cap;
+	uint32_t cc, csts, aqa, intms;
+	uint64_t asq, acq;
+	struct nvme_sq *sq;		/* [ioqs + 1] */
+	struct nvme_cq *cq;
+	unsigned int aers;		/* held Asynchronous Event Requests */
+	struct nvme_features feat;
+	bool fatal;			/* CSTS.CFS: nothing runs until a reset */
+	bool shutdown_pending;
+	unsigned int rr;		/* round-robin cursor over SQs */
+	uint64_t generation;		/* bumped by every controller reset */
+	bool stop;
+	pthread_cond_t cond;
+	pthread_t worker;
+	bool worker_started;
+
+	/* Worker only. */
+	uint8_t *bounce;		/* NVME_MAX_XFER bytes */
+	uint64_t *prp;			/* one PRP list page */
+	struct nvme_seg segs[NVME_MAX_SEGS];
+};
+
+#define NVME_LOG(n, lvl, fmt, ...)					\
+	log_msg(lvl, "%02x:%02x.%x: nvme: " fmt, (n)->fn->bus, (n)->fn->dev,	\
+		(n)->fn->fn, ##__VA_ARGS__)
+
+/* nvme-regs.c */
+void nvme_features_default(struct nvme_features *f, unsigned int ioqs);
+void nvme_ctrl_reset(struct nvme_ctrl *n);
+void nvme_fatal(struct nvme_ctrl *n, const char *what, uint64_t iova);
+int nvme_mmio_read(struct dext_function *fn, unsigned int bar, uint64_t off, unsigned int width,
+		   uint64_t *val);
+int nvme_mmio_write(struct dext_function *fn, unsigned int bar, uint64_t off, unsigned int width,
+		    uint64_t val);
+
+/* nvme-prp.c */
+uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_t len,
+		      unsigned int *nsegs);
+uint16_t nvme_dma_segs(struct nvme_ctrl *n, unsigned int nsegs, uint8_t *buf, bool to_host);
+uint16_t nvme_to_host(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint8_t *buf, uint32_t len);
+
+/* nvme-io.c */
+int nvme_store_io(struct nvme_ctrl *n, uint8_t *buf, uint64_t off, size_t len, bool write);
+int nvme_store_sync(struct nvme_ctrl *n);
+void nvme_io(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool wce, struct nvme_result *res);
+
+/* nvme-admin.c: gen is the controller generation the command was fetched in. */
+void nvme_admin(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t gen,
+		struct nvme_result *res);
+
+/* nvme-queue.c */
+void *nvme_worker(void *arg);
+
+#endif /* DEXTD_NVME_H */
