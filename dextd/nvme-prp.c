@@ -18,6 +18,11 @@
  * second page or a pointer to a PRP list, whose entries are page aligned
  * and whose last entry, when a list page is full and more follow, points
  * to the next list page. Lists are fetched through the DART too.
+ *
+ * Everything here comes from the guest, so the arithmetic is checked: the
+ * list pointer is qword aligned (its offset leaves at least one whole entry
+ * in the page), every list read is at least one entry, and the segment
+ * count is bounded by NVME_MAX_SEGS whatever the list says.
  */
 uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_t len,
 		      unsigned int *nsegs)
@@ -26,6 +31,8 @@ uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_
 	unsigned int ns = 0;
 	uint64_t list;
 
+	if (len > NVME_MAX_XFER)
+		return NVME_ERR(NVME_SC_INVALID_FIELD);
 	if (prp1 & 3)
 		return NVME_ERR(NVME_SC_INVALID_PRP_OFFSET);
 	first = NVME_PAGE_SIZE - (uint32_t)(prp1 & (NVME_PAGE_SIZE - 1));
@@ -41,30 +48,38 @@ uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_
 		n->segs[ns++] = (struct nvme_seg){ prp2, len };
 		goto out;
 	}
-	/* A list pointer may have an offset into its page (dword aligned). */
+	/* A list pointer may have an offset into its page, qword aligned. */
 	list = prp2;
-	if (list & 3)
+	if (list & 7)
 		return NVME_ERR(NVME_SC_INVALID_PRP_OFFSET);
 	avail = (NVME_PAGE_SIZE - (uint32_t)(list & (NVME_PAGE_SIZE - 1))) / 8;
 	while (len) {
 		uint32_t need = (len + NVME_PAGE_SIZE - 1) / NVME_PAGE_SIZE;
-		uint32_t take = need <= avail ? need : avail;
 		bool chained = need > avail;
+		/* 1 <= take <= avail <= NVME_PRP_PER_PAGE: n->prp holds it. */
+		uint32_t take = chained ? avail : need;
+		uint32_t data = take - (chained ? 1 : 0);
 
 		if (fn_dma_read(n->fn, list, n->prp, (size_t)take * 8, NULL) < 0) {
 			NVME_LOG(n, LOG_LVL_DEBUG, "PRP list at IOVA 0x%llx unreadable",
 				 (unsigned long long)list);
 			return NVME_ERR(NVME_SC_DATA_XFER_ERROR);
 		}
-		for (uint32_t i = 0; i < take - (chained ? 1 : 0); i++) {
+		for (uint32_t i = 0; i < data; i++) {
 			uint32_t l = len < NVME_PAGE_SIZE ? len : NVME_PAGE_SIZE;
 
 			if (n->prp[i] & (NVME_PAGE_SIZE - 1))
 				return NVME_ERR(NVME_SC_INVALID_PRP_OFFSET);
+			if (ns == NVME_MAX_SEGS)	/* unreachable with len <= MDTS */
+				return NVME_ERR(NVME_SC_INVALID_FIELD);
 			n->segs[ns++] = (struct nvme_seg){ n->prp[i], l };
 			len -= l;
 		}
 		if (chained) {
+			/*
+			 * Every later list page is whole (512 entries), so
+			 * the loop ends after at most MDTS / 511 + 2 reads.
+			 */
 			list = n->prp[take - 1];
 			if (list & (NVME_PAGE_SIZE - 1))
 				return NVME_ERR(NVME_SC_INVALID_PRP_OFFSET);

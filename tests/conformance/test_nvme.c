@@ -945,6 +945,66 @@ static void test_stale_prp_is_data_transfer_error(void **state)
 	host_close(&h);
 }
 
+/*
+ * PRP list pointers (NVMe 1.4, 4.3) from a hostile host: one whose offset
+ * leaves no whole entry in its page (0xffc) once made dextd read zero
+ * entries and loop past its segment array; one that is dword but not
+ * qword aligned was read from the middle of an entry. Both are refused
+ * with Invalid PRP Offset, mapped or not, and the controller keeps working.
+ * A pointer to the last qword of a page (one entry, a chain pointer) is
+ * valid and reaches the data.
+ */
+static void test_prp_list_pointer_checked(void **state)
+{
+	const uint32_t len = 3 * PG;
+	struct host h;
+	uint64_t *l = NULL, stale, got;
+	uint8_t *buf;
+
+	(void)state;
+	host_open(&h, 4);
+	create_io_queues(&h);
+	fill_pattern(at(&h, OFF_DATA), len, 5);
+	assert_int_equal(rw(&h, NVME_CMD_WRITE, 40, len / 512, bus(&h, OFF_DATA),
+			    prp_list(&h, OFF_DATA, len, OFF_PRP)), NVME_SC_SUCCESS);
+
+	/* Page-aligned entries everywhere, so an overrun would find "valid" ones. */
+	l = at(&h, OFF_PRP);
+	for (uint32_t i = 0; i < 2 * PG / 8; i++)
+		l[i] = bus(&h, OFF_DATA2 + (i % 3) * PG);
+	assert_int_equal(rw(&h, NVME_CMD_READ, 40, len / 512, bus(&h, OFF_DATA2),
+			    bus(&h, OFF_PRP + PG - 4)), NVME_SC_INVALID_PRP_OFFSET);
+	assert_int_equal(rw(&h, NVME_CMD_WRITE, 40, len / 512, bus(&h, OFF_DATA2),
+			    bus(&h, OFF_PRP + 0x7f4)), NVME_SC_INVALID_PRP_OFFSET);
+	/* The same through Get Log Page, an admin command. */
+	{
+		struct nvme_sqe c = { .opcode = NVME_ADM_GET_LOG_PAGE, .prp1 = bus(&h, OFF_DATA2),
+				      .prp2 = bus(&h, OFF_PRP + PG - 4),
+				      .cdw10 = NVME_LOG_SMART | ((len / 4 - 1) << 16) };
+
+		assert_int_equal(admin(&h, &c, NULL), NVME_SC_INVALID_PRP_OFFSET);
+	}
+	/* Unmapped: refused the same way, before any list is fetched. */
+	buf = map_anon(DART_PAGE);
+	assert_int_equal(dext_register_dma(h.c, 2, buf, DART_PAGE, &stale, &got), 0);
+	assert_int_equal(dext_unregister_dma(h.c, 2), 0);
+	munmap(buf, DART_PAGE);
+	assert_int_equal(rw(&h, NVME_CMD_READ, 40, len / 512, bus(&h, OFF_DATA2),
+			    stale + PG - 4), NVME_SC_INVALID_PRP_OFFSET);
+	assert_int_equal(rw(&h, NVME_CMD_READ, 40, len / 512, bus(&h, OFF_DATA2),
+			    stale + PG - 8), NVME_SC_DATA_XFER_ERROR);
+
+	/* Offset 0xff8: its one entry chains to a list with the two data pages. */
+	memset(at(&h, OFF_DATA2), 0, len);
+	l[PG / 8 - 1] = bus(&h, OFF_PRP + 2 * PG);
+	l[2 * PG / 8] = bus(&h, OFF_DATA2 + PG);
+	l[2 * PG / 8 + 1] = bus(&h, OFF_DATA2 + 2 * PG);
+	assert_int_equal(rw(&h, NVME_CMD_READ, 40, len / 512, bus(&h, OFF_DATA2),
+			    bus(&h, OFF_PRP + PG - 8)), NVME_SC_SUCCESS);
+	assert_memory_equal(at(&h, OFF_DATA2), at(&h, OFF_DATA), len);
+	host_close(&h);
+}
+
 static void test_backing_file_write_flush(void **state)
 {
 	struct host h;
@@ -1239,6 +1299,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_write_read_chained_prp_list, test_teardown),
 		cmocka_unit_test_teardown(test_io_errors, test_teardown),
 		cmocka_unit_test_teardown(test_stale_prp_is_data_transfer_error, test_teardown),
+		cmocka_unit_test_teardown(test_prp_list_pointer_checked, test_teardown),
 		cmocka_unit_test_teardown(test_backing_file_write_flush, test_teardown),
 		cmocka_unit_test_teardown(test_cq_full_stalls_sq, test_teardown),
 		cmocka_unit_test_teardown(test_disable_resets_queues_and_aers, test_teardown),
