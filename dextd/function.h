@@ -55,6 +55,7 @@ struct dext_function_stats {
 	atomic_uint_fast64_t resets;
 	atomic_uint_fast64_t bar_reg_writes;	/* config writes to 0x10..0x27 */
 	atomic_uint_fast64_t dma_bytes;
+	atomic_uint_fast64_t offset_mismatch;	/* registrations: VA != key mod 16 KiB */
 };
 
 struct dext_function {

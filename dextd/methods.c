@@ -233,6 +233,8 @@ static int m_register_dma_region(struct dext_conn *c, const uint64_t *in, uint64
 			  (unsigned long long)size, strerror(-r));
 		return r;
 	}
+	if ((va ^ key) & (DEXT_DART_PAGE_SIZE - 1))
+		atomic_fetch_add(&c->fn->stats.offset_mismatch, 1);
 	out[0] = 1;
 	out[1] = res.iova;
 	out[2] = res.len;
@@ -527,6 +529,7 @@ static int ctl_status(struct dext_conn *c, uint64_t index, uint64_t *out, uint16
 	out[DEXT_STATUS_IRQS] = atomic_load(&fn->stats.irqs);
 	out[DEXT_STATUS_RESETS] = atomic_load(&fn->stats.resets);
 	out[DEXT_STATUS_BAR_WRITES] = atomic_load(&fn->stats.bar_reg_writes);
+	out[DEXT_STATUS_OFFSET_MISMATCH] = atomic_load(&fn->stats.offset_mismatch);
 	*n_out = DEXT_STATUS_COUNT;
 	return 0;
 }

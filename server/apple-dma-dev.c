@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <vfio-apple/apple-dma-abi.h>
 #include <libvfio-user.h>
 
 #include "common/log.h"
+#include "ram-alias.h"
 #include "vfu-util.h"
 
 static void *env_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len)
@@ -159,8 +161,21 @@ static void dma_register_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 {
 	struct apple_dma_dev *d = vfu_get_private(ctx);
 	uint64_t gpa = (uint64_t)(uintptr_t)info->iova.iov_base;
-	int r = guest_ram_add(&d->ram, gpa, info->iova.iov_len, info->vaddr);
+	void *hva = info->vaddr;
+	int r;
 
+	/* Register addresses congruent to the GPA modulo 16 KiB, as on a Mac (ram-alias.h). */
+	if (hva && !ram_congruent(hva, gpa)) {
+		hva = ram_alias_congruent(info->vaddr, info->iova.iov_len, gpa);
+		if (!hva) {
+			log_warn("apple-dma: guest RAM [0x%llx, +0x%zx): no 16 KiB-congruent mapping: %s",
+				 (unsigned long long)gpa, info->iova.iov_len, strerror(errno));
+			hva = info->vaddr;
+		}
+	}
+	r = guest_ram_add(&d->ram, gpa, info->iova.iov_len, hva);
+	if (r < 0 && hva != info->vaddr)
+		munmap(hva, info->iova.iov_len);
 	if (r < 0)
 		log_warn("apple-dma: guest RAM [0x%llx, +0x%zx) not usable: %s",
 			 (unsigned long long)gpa, info->iova.iov_len, strerror(-r));
@@ -174,6 +189,7 @@ static void dma_unregister_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 	struct apple_dma_dev *d = vfu_get_private(ctx);
 	uint64_t gpa = (uint64_t)(uintptr_t)info->iova.iov_base, len = info->iova.iov_len;
 	uint64_t keys[256];
+	void *hva;
 	size_t n;
 
 	/*
@@ -187,7 +203,10 @@ static void dma_unregister_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 			d->stats.dropped_on_ram_removal++;
 		}
 	}
+	hva = guest_ram_lookup(&d->ram, gpa, len);
 	guest_ram_remove(&d->ram, gpa, len);
+	if (hva && hva != info->vaddr)
+		munmap(hva, len);	/* the congruent alias */
 }
 
 /* Drops every registration the guest made: its DMA state is gone. */

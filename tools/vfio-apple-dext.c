@@ -46,13 +46,13 @@ static int cmd_status(struct dext_client *c)
 	unsigned int i;
 	int r;
 
-	printf("%-8s %6s %7s %7s %8s %12s %9s %12s %6s %8s %6s %9s\n", "BDF", "claims",
+	printf("%-8s %6s %7s %7s %8s %12s %9s %12s %6s %8s %6s %9s %9s\n", "BDF", "claims",
 	       "clients", "vectors", "mappings", "bytes", "peak-maps", "peak-bytes", "faults",
-	       "irqs", "resets", "bar-writes");
+	       "irqs", "resets", "bar-writes", "off-16k");
 	for (i = 0; (r = dext_client_status(c, i, s)) == 0; i++) {
 		uint64_t bdf = s[DEXT_STATUS_BDF];
 
-		printf("%02x:%02x.%x  %6llu %7llu %7llu %8llu %12llu %9llu %12llu %6llu %8llu %6llu %9llu\n",
+		printf("%02x:%02x.%x  %6llu %7llu %7llu %8llu %12llu %9llu %12llu %6llu %8llu %6llu %9llu %9llu\n",
 		       (unsigned int)(bdf >> 8), (unsigned int)(bdf >> 3) & 0x1f,
 		       (unsigned int)bdf & 7,
 		       (unsigned long long)s[DEXT_STATUS_CLAIMS],
@@ -65,7 +65,8 @@ static int cmd_status(struct dext_client *c)
 		       (unsigned long long)s[DEXT_STATUS_FAULTS],
 		       (unsigned long long)s[DEXT_STATUS_IRQS],
 		       (unsigned long long)s[DEXT_STATUS_RESETS],
-		       (unsigned long long)s[DEXT_STATUS_BAR_WRITES]);
+		       (unsigned long long)s[DEXT_STATUS_BAR_WRITES],
+		       (unsigned long long)s[DEXT_STATUS_OFFSET_MISMATCH]);
 	}
 	return r == -ENOENT ? 0 : r;
 }

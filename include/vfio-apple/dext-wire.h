@@ -63,6 +63,12 @@ enum dext_status_field {
 	DEXT_STATUS_IRQS,		/* vectors raised by the device */
 	DEXT_STATUS_RESETS,
 	DEXT_STATUS_BAR_WRITES,		/* config writes that reached BAR registers */
+	/*
+	 * Registrations whose client address and key differ modulo 16 KiB.
+	 * The server keys by GPA, and on a Mac guest RAM is congruent to its
+	 * GPA modulo the 16 KiB host page, so there this is always 0.
+	 */
+	DEXT_STATUS_OFFSET_MISMATCH,
 	DEXT_STATUS_COUNT
 };
 

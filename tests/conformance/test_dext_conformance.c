@@ -624,6 +624,30 @@ static void test_total_bytes_limit(void **state)
 	munmap(big, limit + 2 * PAGE);
 }
 
+/* dextd counts registrations whose address and key differ modulo 16 KiB. */
+static void test_offset_mismatch_counted(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint8_t *buf = map_anon(2 * PAGE);	/* 16 KiB aligned */
+	uint64_t bus, len, s[DEXT_STATUS_COUNT], before;
+
+	(void)state;
+	status_of(c, 0, s);
+	before = s[DEXT_STATUS_OFFSET_MISMATCH];
+	/* Congruent: key 0x...3000 at a VA whose page offset is 0x3000. */
+	assert_int_equal(dext_register_dma(c, 0x40003000, buf + 0x3000, 0x1000, &bus, &len), 0);
+	assert_int_equal(bus & 0x3fff, 0x3000);
+	status_of(c, 0, s);
+	assert_int_equal(s[DEXT_STATUS_OFFSET_MISMATCH], before);
+	/* Not congruent: counted (and the bus address keeps the VA's offset, not the key's). */
+	assert_int_equal(dext_register_dma(c, 0x40001000, buf + 0x2000, 0x1000, &bus, &len), 0);
+	assert_int_equal(bus & 0x3fff, 0x2000);
+	status_of(c, 0, s);
+	assert_int_equal(s[DEXT_STATUS_OFFSET_MISMATCH], before + 1);
+	dext_client_close(c);
+	munmap(buf, 2 * PAGE);
+}
+
 /* More than 128 chunks is kIOReturnNoSpace, like every other limit. */
 static void test_too_many_chunks_is_no_space(void **state)
 {
@@ -1236,6 +1260,7 @@ int main(void)
 		cmocka_unit_test(test_keys_are_per_client),
 		cmocka_unit_test(test_mapping_limit_65537th_fails),
 		cmocka_unit_test(test_total_bytes_limit),
+		cmocka_unit_test(test_offset_mismatch_counted),
 		cmocka_unit_test(test_too_many_chunks_is_no_space),
 		cmocka_unit_test(test_dma_buffer_segments),
 		cmocka_unit_test(test_dmatest_copy_fill_checksum_through_dart),

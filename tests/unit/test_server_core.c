@@ -10,11 +10,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config-filter.h"
 #include "guest-ram.h"
+#include "ram-alias.h"
 #include "reg-table.h"
 
 static int filter(uint32_t off, const void *data, size_t len, struct config_write_op *ops)
@@ -192,6 +195,50 @@ static void test_config_filter_outside_config_space(void **state)
 	assert_int_equal(filter(4092, v, 4, ops), 1);
 }
 
+/* Every 4 KiB offset in the 16 KiB page: the alias is congruent and shares the pages. */
+static void test_ram_alias_congruent(void **state)
+{
+	const size_t len = 64 << 10;
+	int fd = memfd_create("guest-ram", MFD_CLOEXEC);
+	uint8_t *orig;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	orig = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(orig != MAP_FAILED);
+	for (uint64_t gpa = 0x40000000; gpa < 0x40000000 + 0x4000; gpa += 0x1000) {
+		uint8_t *a = ram_alias_congruent(orig, len, gpa);
+
+		assert_non_null(a);
+		assert_true(ram_congruent(a, gpa));
+		assert_int_equal(((uintptr_t)a - gpa) & 0x3fff, 0);
+		a[len - 1] = (uint8_t)gpa;
+		orig[0] = (uint8_t)(gpa >> 12);
+		assert_int_equal(orig[len - 1], (uint8_t)gpa);
+		assert_int_equal(a[0], (uint8_t)(gpa >> 12));
+		assert_int_equal(munmap(a, len), 0);
+		/* The original mapping is untouched by the alias going. */
+		assert_int_equal(orig[len - 1], (uint8_t)gpa);
+	}
+	assert_false(ram_congruent(orig + 0x1000, 0x40000000 + ((uintptr_t)orig & 0x3fff)));
+	munmap(orig, len);
+	close(fd);
+}
+
+/* Private memory cannot be aliased: a clear failure, nothing left mapped. */
+static void test_ram_alias_private_refused(void **state)
+{
+	const size_t len = 16 << 10;
+	uint8_t *priv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)state;
+	assert_true(priv != MAP_FAILED);
+	assert_null(ram_alias_congruent(priv, len, (uintptr_t)priv + 0x1000));
+	assert_null(ram_alias_congruent(priv, 0, 0));
+	munmap(priv, len);
+}
+
 static void test_guest_ram_lookup_inside_one_region(void **state)
 {
 	struct guest_ram ram = { 0 };
@@ -301,6 +348,8 @@ int main(void)
 		cmocka_unit_test(test_config_filter_devctl_devctl2_dropped),
 		cmocka_unit_test(test_config_filter_flr_request),
 		cmocka_unit_test(test_config_filter_outside_config_space),
+		cmocka_unit_test(test_ram_alias_congruent),
+		cmocka_unit_test(test_ram_alias_private_refused),
 		cmocka_unit_test(test_guest_ram_lookup_inside_one_region),
 		cmocka_unit_test(test_guest_ram_region_without_mapping_unreachable),
 		cmocka_unit_test(test_reg_table_add_del_has),
