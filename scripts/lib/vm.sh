@@ -106,7 +106,8 @@ _sys_stage_kmods() {
 # The guest gets /lib/modules/boot (loaded by /init), /lib/modules/suite
 # (the kernel modules named in $SYS_SUITE_KMODS, with dependencies, for the
 # suite to load when it wants: load_suite_modules), our modules in
-# /lib/modules, /lib.sh, /suite.sh and /suite.env.
+# /lib/modules (apple_dma.ko from $SYS_APPLE_DMA_KO if set, e.g. one that
+# DKMS built), /lib.sh, /suite.sh and /suite.env.
 sys_initramfs() {
 	local id=$1 out=$2 suite=$3 envfile=$4; shift 4
 	local mods boot=$BUILD/guest/$id/boot-modules extra=$BUILD/guest/$id/suite-modules f
@@ -121,7 +122,8 @@ sys_initramfs() {
 	"$REPO/scripts/mkinitramfs" --arch "$MARCH" --out "$out" --init "$GUEST_FS/init" \
 		--file "$GUEST_FS/lib.sh:/lib.sh" --file "$suite:/suite.sh" \
 		--file "$envfile:/suite.env" \
-		--file "$mods/apple_dma.ko:/lib/modules/" --file "$mods/dmatest_guest.ko:/lib/modules/" \
+		--file "${SYS_APPLE_DMA_KO:-$mods/apple_dma.ko}:/lib/modules/apple_dma.ko" \
+		--file "$mods/dmatest_guest.ko:/lib/modules/" \
 		"${files[@]}" "$@" >/dev/null
 }
 
