@@ -4,7 +4,9 @@
 #      vfio-user-pci, guest apple_dma with its defaults (windows, batching);
 #  (b) QEMU's built-in -device nvme on a raw file (no vfio-apple at all);
 #  (c) vfio-apple with apple_dma's reference policy (window_shift=0
-#      max_batch=1: one entry per doorbell, no windows).
+#      max_batch=1: one entry per doorbell, no windows);
+#  (d) as (a) with apple_dma in strict mode (strict=1: no mapping cache, an
+#      unmapped range leaves the DART before dma_unmap returns).
 # Prints markdown tables and writes a CSV. It measures; it never judges.
 set -euo pipefail
 
@@ -13,18 +15,20 @@ usage() {
 Usage: bench/nvme-bench.sh [OPTION]...
 
 Boots one guest per configuration (a: vfio-apple defaults, b: QEMU's
-built-in nvme, c: vfio-apple with window_shift=0 max_batch=1) and runs the
+built-in nvme, c: vfio-apple with window_shift=0 max_batch=1, d: a with
+apple_dma strict=1) and runs the
 same fio workloads in each (io_uring, direct, raw namespace, time based):
 4 KiB random read QD1 and QD32, 128 KiB sequential read and write QD8, after
 writing the whole namespace once. Prints a table of IOPS, MB/s and mean
-latency, a table of the DMA path's counters (a and c), and writes a CSV.
+latency, a table of the DMA path's counters (a, c, d), and writes a CSV.
 
   --kernel ID        guest kernel id (default 6.12-x86_64; x86_64 only: the
                      guest runs the host's static fio)
   --runtime SECONDS  per workload (default 8)
   --size SIZE        namespace size, also the raw file of (b) (default 512M)
   --memory SIZE      guest RAM (default 1G)
-  --configs "a b c"  which configurations, in this order (default "a b c")
+  --configs "a b c d"  which configurations, in this order (default
+                     "a b c d")
   --wait-idle SECONDS  before each configuration, wait up to SECONDS until
                      no other qemu-system process runs (default 0: do not
                      wait); other QEMUs seen are recorded either way
@@ -40,7 +44,7 @@ Outputs in DIR: nvme-bench.csv, nvme-bench.md, <config>/console.log and logs.
 EOF
 }
 
-kernel_id=6.12-x86_64 runtime=8 size=512M memory=1G configs="a b c" out='' wait_idle=0 report=0
+kernel_id=6.12-x86_64 runtime=8 size=512M memory=1G configs="a b c d" out='' wait_idle=0 report=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel_id=$2; shift 2 ;;
@@ -57,7 +61,7 @@ while [ $# -gt 0 ]; do
 done
 if ! [[ $runtime =~ ^[0-9]+$ ]] || [ "$runtime" -eq 0 ]; then echo "nvme-bench: bad --runtime" >&2; exit 2; fi
 for c in $configs; do
-	case $c in a|b|c) ;; *) echo "nvme-bench: unknown config '$c' (a, b, c)" >&2; exit 2 ;; esac
+	case $c in a|b|c|d) ;; *) echo "nvme-bench: unknown config '$c' (a, b, c, d)" >&2; exit 2 ;; esac
 done
 
 # shellcheck source=/dev/null
@@ -137,7 +141,7 @@ if [ "$report" = 0 ]; then
 		echo "fio=$("$FIO_X86_64" --version)"
 	} > "$meta"
 
-	# ---- (a) and (c): the vfio-apple stack -------------------------------------
+	# ---- (a), (c) and (d): the vfio-apple stack -------------------------------------
 	boot_stack() {
 		local cfg=$1 wd=$out/$1 line='' st=0
 		rm -rf "$wd" && mkdir -p "$wd"
@@ -150,7 +154,7 @@ if [ "$report" = 0 ]; then
 		read -r line < "$fifo" || true
 		[ "$line" = READY ] || { cat "$wd/dextd.log" >&2; sys_die "dextd did not start"; }
 		mkfifo "$wd/hostq.in" "$wd/hostq.out"
-		sys_hostq_responder "$wd" "$sock" 01:00.0 &
+		sys_hostq_responder "$wd" "$sock" 01:00.0 "$dextd_pid" &
 		pids+=($!)
 		local responder=$!
 		timeout "$VM_TIMEOUT" "$REPO/tools/vfio-apple" run --arch x86_64 --kernel "$KERNEL" \
@@ -223,7 +227,7 @@ raw=$out/results.raw meta=$out/meta.txt
 csv=$out/nvme-bench.csv
 md=$out/nvme-bench.md
 awk -v kernel="$kernel_id" -v csv="$csv" '
-function label(c) { return c == "a" ? "a: vfio-apple, defaults" : c == "b" ? "b: QEMU built-in nvme" : "c: vfio-apple, reference policy" }
+function label(c) { return c == "a" ? "a: vfio-apple, defaults" : c == "b" ? "b: QEMU built-in nvme" : c == "c" ? "c: vfio-apple, reference policy" : "d: vfio-apple, strict" }
 $1 == "FIO" {
 	c = $2; w = $3; bs = $4; split($5, f, ";")
 	if (f[47] + 0 > 0) { kb = f[47]; bw = f[48]; iops = f[49]; lat = f[81] }
@@ -240,7 +244,7 @@ $1 == "DMA" {
 function d(key, n) { return (key, n) in D ? D[key, n] + 0 : "" }
 function per(x, y, fmt) { return (x != "" && y + 0 > 0) ? sprintf(fmt, x / y) : "" }
 END {
-	print "kernel,config,workload,iops,mb_s,lat_mean_us,ios,maps,unmaps,doorbells,entries,entries_per_doorbell,window_hits,host_maps,host_unmaps,host_irqs,map_failures,max_entries_per_doorbell,guest_peak_mappings,host_live_mappings,host_peak_mappings" > csv
+	print "kernel,config,workload,iops,mb_s,lat_mean_us,ios,maps,unmaps,doorbells,entries,entries_per_doorbell,window_hits,host_maps,host_unmaps,host_irqs,map_failures,max_entries_per_doorbell,guest_peak_mappings,host_live_mappings,host_peak_mappings,cache_hits,evictions,nospc_evictions,doorbell_waits,idle_mappings,idle_bytes" > csv
 	print "| workload | config | IOPS | MB/s | mean latency (us) | IOPS vs b |"
 	print "| --- | --- | ---: | ---: | ---: | ---: |"
 	for (i = 1; i <= nw; i++) for (j = 1; j <= nc; j++) {
@@ -248,22 +252,25 @@ END {
 		if (!(key in IOPS)) continue
 		rel = ((("b" SUBSEP w) in IOPS) && IOPS["b" SUBSEP w] > 0) ? sprintf("%.2fx", IOPS[key] / IOPS["b" SUBSEP w]) : ""
 		printf "| %s | %s | %.0f | %.1f | %.0f | %s |\n", w, label(c), IOPS[key], MBS[key], LAT[key], rel
-		printf "%s,%s,%s,%.0f,%.1f,%.1f,%.0f,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", kernel, c, w, IOPS[key], MBS[key], LAT[key], IOS[key],
+		printf "%s,%s,%s,%.0f,%.1f,%.1f,%.0f,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", kernel, c, w, IOPS[key], MBS[key], LAT[key], IOS[key],
 			d(key, "maps"), d(key, "unmaps"), d(key, "doorbells"), d(key, "entries"),
 			per(d(key, "entries"), d(key, "doorbells"), "%.2f"), d(key, "window_hits"), d(key, "host_maps"),
 			d(key, "host_unmaps"), d(key, "host_irqs"), d(key, "map_failures"), d(key, "max_entries_per_doorbell"), d(key, "peak_mappings"),
-			d(key, "host_mappings"), d(key, "host_peak_mappings") > csv
+			d(key, "host_mappings"), d(key, "host_peak_mappings"), d(key, "cache_hits"), d(key, "evictions"),
+			d(key, "nospc_evictions"), d(key, "doorbell_waits"), d(key, "idle_mappings"), d(key, "idle_bytes") > csv
 	}
 	print ""
-	print "| workload | config | I/Os | maps / I/O | doorbells / I/O | entries / doorbell | reused / map (window_hits) | host maps / I/O | device irqs / I/O | map failures | host peak DART mappings |"
-	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	print "| workload | config | I/Os | maps / I/O | doorbells / I/O | entries / doorbell | reused / map (window_hits) | cache hits / map | host maps / I/O | host unmaps / I/O | evictions | idle mappings at end | device irqs / I/O | map failures | host peak DART mappings |"
+	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for (i = 1; i <= nw; i++) for (j = 1; j <= nc; j++) {
 		w = W[i]; c = C[j]; key = c SUBSEP w
 		if (!(key in HAVEDMA)) continue
-		printf "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, label(c), IOS[key],
-			per(d(key, "maps"), IOS[key], "%.2f"), per(d(key, "doorbells"), IOS[key], "%.2f"),
+		printf "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, label(c), IOS[key],
+			per(d(key, "maps"), IOS[key], "%.2f"), per(d(key, "doorbells"), IOS[key], "%.3f"),
 			per(d(key, "entries"), d(key, "doorbells"), "%.2f"), per(d(key, "window_hits"), d(key, "maps"), "%.2f"),
-			per(d(key, "host_maps"), IOS[key], "%.3f"), per(d(key, "host_irqs"), IOS[key], "%.2f"),
+			per(d(key, "cache_hits"), d(key, "maps"), "%.2f"),
+			per(d(key, "host_maps"), IOS[key], "%.3f"), per(d(key, "host_unmaps"), IOS[key], "%.3f"),
+			d(key, "evictions"), d(key, "idle_mappings"), per(d(key, "host_irqs"), IOS[key], "%.2f"),
 			d(key, "map_failures"), d(key, "host_peak_mappings")
 	}
 }' "$raw" > "$md"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Plots bench/nvme-bench.sh's CSV as grouped bars: IOPS of the 4 KiB random
 # reads and MB/s of the 128 KiB sequential workloads, one bar per
-# configuration (a, b, c). Needs gnuplot (Debian: gnuplot-nox).
+# configuration (a, b, c, d). Needs gnuplot (Debian: gnuplot-nox).
 set -euo pipefail
 
 usage() {
@@ -12,7 +12,8 @@ Turns the CSV written by bench/nvme-bench.sh into a PNG (default
 docs/nvme-bench.png): left, IOPS of the 4 KiB random-read workloads; right,
 MB/s of the 128 KiB sequential workloads; one bar per configuration
 (a: vfio-apple defaults, b: QEMU built-in nvme, c: vfio-apple reference
-policy). With several kernels in the CSV, the first one is plotted unless
+policy, d: vfio-apple with apple_dma strict); a configuration missing from
+the CSV leaves its bar out. With several kernels in the CSV, the first one is plotted unless
 --kernel ID is given.
 
   --title TEXT   plot title (default: "NVMe in a TCG guest, <kernel>")
@@ -43,7 +44,7 @@ command -v gnuplot >/dev/null || {
 tmp=$(mktemp -d /tmp/plot-nvme.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# One data file per panel: workload, then a b c (IOPS or MB/s); "-" = missing.
+# One data file per panel: workload, then a b c d (IOPS or MB/s); "-" = missing.
 awk -F, -v k="$kernel" -v dir="$tmp" '
 NR > 1 && $1 == k {
 	v[$3, $2] = ($3 ~ /^randread4k/) ? $4 : $5
@@ -54,7 +55,7 @@ END {
 		f = (w[i] ~ /^randread4k/) ? dir "/iops.dat" : dir "/mbs.dat"
 		name = w[i]; sub(/_/, " ", name)
 		printf "\"%s\"", name > f
-		for (j = 1; j <= 3; j++) { c = substr("abc", j, 1); printf " %s", ((w[i], c) in v) ? v[w[i], c] : "-" > f }
+		for (j = 1; j <= 4; j++) { c = substr("abcd", j, 1); printf " %s", ((w[i], c) in v) ? v[w[i], c] : "-" > f }
 		printf "\n" > f
 	}
 }' "$csv"
@@ -76,12 +77,14 @@ set title "4 KiB random read: IOPS"
 set ylabel "IOPS"
 plot "$tmp/iops.dat" using 2:xtic(1) title "a: vfio-apple (defaults)" lc rgb "#1f77b4", \
      "" using 3 title "b: QEMU built-in nvme" lc rgb "#7f7f7f", \
-     "" using 4 title "c: vfio-apple (reference policy)" lc rgb "#ff7f0e"
+     "" using 4 title "c: vfio-apple (reference policy)" lc rgb "#ff7f0e", \
+     "" using 5 title "d: vfio-apple (strict)" lc rgb "#2ca02c"
 set title "128 KiB sequential, QD8: MB/s"
 set ylabel "MB/s"
 plot "$tmp/mbs.dat" using 2:xtic(1) title "a: vfio-apple (defaults)" lc rgb "#1f77b4", \
      "" using 3 title "b: QEMU built-in nvme" lc rgb "#7f7f7f", \
-     "" using 4 title "c: vfio-apple (reference policy)" lc rgb "#ff7f0e"
+     "" using 4 title "c: vfio-apple (reference policy)" lc rgb "#ff7f0e", \
+     "" using 5 title "d: vfio-apple (strict)" lc rgb "#2ca02c"
 unset multiplot
 EOF
 gnuplot "$tmp/plot.gp"

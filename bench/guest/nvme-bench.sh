@@ -1,20 +1,20 @@
 #!/bin/sh
 # Guest side of bench/nvme-bench.sh (busybox sh, runs as /suite.sh).
 # The configuration comes from the kernel command line:
-#   bench.config=a|b|c   a: apple_dma defaults; c: apple_dma window_shift=0
-#                        max_batch=1; b: QEMU's built-in nvme (no apple_dma,
-#                        no host queries)
+#   bench.config=a|b|c|d a: apple_dma defaults; c: apple_dma window_shift=0
+#                        max_batch=1; d: apple_dma strict=1; b: QEMU's
+#                        built-in nvme (no apple_dma, no host queries)
 # and the rest from /suite.env (RUNTIME seconds, WORKLOADS).
 # Prints, on the console, one line per workload:
 #   FIO <config> <workload> <bs-bytes> <fio terse v3 line>
-#   DMA <config> <workload> <name>=<delta> ... (a and c only)
+#   DMA <config> <workload> <name>=<delta> ... (a, c, d)
 # and SUITE-END at the end. Measures; never judges.
 . /lib.sh
 . /suite.env
 DEV=/dev/nvme0n1
 
 cfg=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^bench\.config=//p')
-case $cfg in a|b|c) ;; *) echo "BENCH-ERROR no bench.config= on the command line"; echo SUITE-END; exit 1 ;; esac
+case $cfg in a|b|c|d) ;; *) echo "BENCH-ERROR no bench.config= on the command line"; echo SUITE-END; exit 1 ;; esac
 
 # A quieter console (kernel messages could split our lines), but warnings
 # (apple_dma's failures, nvme timeouts) stay visible.
@@ -25,6 +25,8 @@ case $cfg in
 a) insmod /lib/modules/apple_dma.ko || { echo "BENCH-ERROR insmod apple_dma"; echo SUITE-END; exit 1; } ;;
 c) insmod /lib/modules/apple_dma.ko window_shift=0 max_batch=1 ||
 	{ echo "BENCH-ERROR insmod apple_dma"; echo SUITE-END; exit 1; } ;;
+d) insmod /lib/modules/apple_dma.ko strict=1 ||
+	{ echo "BENCH-ERROR insmod apple_dma strict=1"; echo SUITE-END; exit 1; } ;;
 esac
 load_suite_modules || { echo "BENCH-ERROR loading nvme"; echo SUITE-END; exit 1; }
 i=0
@@ -37,7 +39,8 @@ stats=
 if [ "$cfg" != b ]; then
 	stats=$(ls /sys/kernel/debug/apple_dma/*/stats 2>/dev/null | head -n 1)
 	[ -n "$stats" ] || { echo "BENCH-ERROR no apple_dma stats"; echo SUITE-END; exit 1; }
-	echo "BENCH-INFO apple_dma max_batch=$(cat /sys/module/apple_dma/parameters/max_batch) window_shift=$(cat /sys/module/apple_dma/parameters/window_shift)"
+	p=/sys/module/apple_dma/parameters
+	echo "BENCH-INFO apple_dma max_batch=$(cat $p/max_batch) window_shift=$(cat $p/window_shift) strict=$(cat $p/strict) cache_idle_ms=$(cat $p/cache_idle_ms)"
 fi
 
 # Counters as "name=value" words: apple_dma's and the host's (hostq status).
@@ -55,10 +58,10 @@ dma_line() {
 		NR == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "="); before[kv[1]] = kv[2] } }
 		NR == 2 { for (i = 1; i <= NF; i++) { split($i, kv, "="); after[kv[1]] = kv[2] } }
 		END {
-			n = split("maps unmaps doorbells entries window_hits host_maps host_unmaps map_failures host_irqs host_faults", d, " ")
+			n = split("maps unmaps doorbells entries window_hits host_maps host_unmaps map_failures host_irqs host_faults cache_hits evictions nospc_evictions doorbell_waits", d, " ")
 			line = "DMA " cfg " " wl
 			for (i = 1; i <= n; i++) line = line " " d[i] "=" (after[d[i]] - before[d[i]])
-			n = split("max_entries_per_doorbell peak_mappings live_mappings host_mappings host_peak_mappings", l, " ")
+			n = split("max_entries_per_doorbell peak_mappings live_mappings idle_mappings idle_bytes host_mappings host_peak_mappings", l, " ")
 			for (i = 1; i <= n; i++) line = line " " l[i] "=" after[l[i]]
 			print line
 		}'

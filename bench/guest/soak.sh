@@ -40,6 +40,13 @@ echo "SOAK with the driver still bound: guest live mappings $(live), DART $(kv m
 for m in $(tac /lib/modules/suite/order 2>/dev/null || sort -r /lib/modules/suite/order); do
 	rmmod "${m%.ko}" 2>/dev/null
 done
+# The mapping cache keeps idle mappings registered for cache_idle_ms: wait
+# (bounded) until it has let them go.
+idle() { awk '$1 == "idle_mappings" { n = $2 } END { print n + 0 }' "$stats"; }
+i=0
+while [ "$(idle)" != 0 ] && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1))
+done
 echo "SOAK after unbinding: guest live mappings $(live) (baseline $base_guest)," \
 	"DART live mappings $(kv mappings "$(hostq status)") (baseline $base_host)"
 echo "SOAK counters: $(tr '\n' ' ' < "$stats")"
