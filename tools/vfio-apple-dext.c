@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* vfio-apple-dext: look at what dextd serves. */
+/*
+ * vfio-apple-dext: look at what the dext (dextd on Linux) serves. Built
+ * with DEXT_CLIENT_IOKIT (macOS) it lists from the IOKit registry; the
+ * commands built on dextd's control operations are not available there.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,12 +12,19 @@
 
 #include "common/parse.h"
 #include "dext-client/dext-client.h"
+#ifdef DEXT_CLIENT_IOKIT
+#include "dext-client/dext-client-iokit.h"
+#endif
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vfio-apple-dext [--socket PATH] COMMAND\n"
 		"Inspect the PCI functions a dext (dextd) serves.\n"
+#ifdef DEXT_CLIENT_IOKIT
+		"On macOS only 'list' works (from the IOKit registry); 'status' and\n"
+		"'faults' read dextd's own counters, which the macOS dext does not have.\n"
+#endif
 		"\n"
 		"Commands:\n"
 		"  list                 one line per function: BDF, vendor:device, class\n"
@@ -27,6 +38,28 @@ static void usage(FILE *f)
 		"  -h, --help           show this help\n");
 }
 
+static void print_identity(const struct dext_identity *id)
+{
+	printf("%02x:%02x.%x  %04x:%04x  %06x\n", id->bus, id->dev, id->fn, id->vendor,
+	       id->device, id->class_code);
+}
+
+#ifdef DEXT_CLIENT_IOKIT
+/* The dext's instances in the registry, each asked for its identity. */
+static int cmd_list_iokit(void)
+{
+	struct dext_identity ids[256];
+	unsigned int n;
+	int r = dext_iokit_list(ids, 256, &n);
+
+	if (r < 0)
+		return r;
+	printf("%-8s %-10s %s\n", "BDF", "ID", "CLASS");
+	for (unsigned int i = 0; i < n && i < 256; i++)
+		print_identity(&ids[i]);
+	return 0;
+}
+#else
 static int cmd_list(struct dext_client *c)
 {
 	struct dext_identity id;
@@ -35,10 +68,10 @@ static int cmd_list(struct dext_client *c)
 
 	printf("%-8s %-10s %s\n", "BDF", "ID", "CLASS");
 	for (i = 0; (r = dext_client_enum(c, i, &id)) == 0; i++)
-		printf("%02x:%02x.%x  %04x:%04x  %06x\n", id.bus, id.dev, id.fn, id.vendor,
-		       id.device, id.class_code);
+		print_identity(&id);
 	return r == -ENOENT ? 0 : r;
 }
+
 
 static int cmd_status(struct dext_client *c)
 {
@@ -90,6 +123,7 @@ static int cmd_faults(struct dext_client *c, unsigned int max)
 	}
 	return r == -ENOENT ? 0 : r;
 }
+#endif
 
 int main(int argc, char **argv)
 {
@@ -130,6 +164,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfio-apple-dext: faults: N must be 0..64\n");
 		return 2;
 	}
+#ifdef DEXT_CLIENT_IOKIT
+	(void)path;
+	(void)c;
+	if (strcmp(cmd, "list")) {
+		fprintf(stderr,
+			"vfio-apple-dext: '%s' reads dextd's control operations (status, faults);\n"
+			"the macOS dext (" DEXT_IOKIT_USER_CLASS ") has none: only 'list' works here\n",
+			cmd);
+		return 1;
+	}
+	r = cmd_list_iokit();
+	if (r < 0) {
+		fprintf(stderr, "vfio-apple-dext: list: %s\n", strerror(-r));
+		return 1;
+	}
+	return 0;
+#else
 	r = dext_client_connect(path, 0, &c);
 	if (r < 0) {
 		fprintf(stderr, "vfio-apple-dext: cannot reach dextd at %s: %s\n", path,
@@ -148,4 +199,5 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	return 0;
+#endif
 }
