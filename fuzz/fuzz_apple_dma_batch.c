@@ -8,7 +8,7 @@
  *   [1]      fake dext: register call n fails with -ENOSPC if bit n % 8 set
  *   [2]      fake dext: unregister call n fails with -EIO if bit n % 8 set
  *   [3]      bits 0-2: dext slots - 1; bit 3: bus_len > UINT32_MAX;
- *            bits 4-5: doorbells - 1 (1..4)
+ *            bits 4-5: doorbells - 1 (1..4); bit 6: block B is read-only
  *   [4..36)  four little-endian u64 command page GPAs, one per doorbell
  *   [36..)   guest RAM image: block A, then block B, then block TOP
  *
@@ -23,6 +23,8 @@
  *
  * After every doorbell the target checks (abort on violation):
  *  - every gpa_to_host call has len != 0 and does not wrap;
+ *  - a read-only block B is never written, never registered for DMA, and
+ *    cannot hold the command page or the response array;
  *  - dma_register gets a host range inside one RAM block;
  *  - the returned status is OK, IOERR or INVAL, and equals the command page
  *    status field when that was written;
@@ -63,7 +65,10 @@ static const struct ram_block {
 	{ 0xfffffffffffff000ull, 0x1000, 0x2000 },
 };
 
+#define BLOCK_B		1
+
 static uint8_t ram[RAM_SIZE];
+static bool b_read_only;
 static uint8_t before[RAM_SIZE];
 static uint8_t expect[RAM_SIZE];
 
@@ -100,17 +105,25 @@ static struct fake_dext {
 	unsigned int ncalls;
 } dx;
 
-/* Host offset of [gpa, gpa + len) if it lies in one block, else -1. */
-static long ram_off(uint64_t gpa, uint64_t len)
+/* Index of the block holding [gpa, gpa + len), or -1. */
+static int ram_block(uint64_t gpa, uint64_t len)
 {
 	for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
 		const struct ram_block *b = &blocks[i];
 
 		if (gpa >= b->gpa && gpa - b->gpa < b->size &&
 		    len <= b->size - (gpa - b->gpa))
-			return (long)(b->host_off + (gpa - b->gpa));
+			return (int)i;
 	}
 	return -1;
+}
+
+/* Host offset of [gpa, gpa + len) if it lies in one block, else -1. */
+static long ram_off(uint64_t gpa, uint64_t len)
+{
+	int i = ram_block(gpa, len);
+
+	return i < 0 ? -1 : (long)(blocks[i].host_off + (gpa - blocks[i].gpa));
 }
 
 /*
@@ -123,13 +136,21 @@ static bool ram_ok(uint64_t gpa, uint64_t len)
 	return len && gpa <= UINT64_MAX - len && ram_off(gpa, len) >= 0;
 }
 
-static void *f_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len)
+/* ram_ok() and writable. */
+static bool ram_ok_w(uint64_t gpa, uint64_t len)
+{
+	return ram_ok(gpa, len) && !(b_read_only && ram_block(gpa, len) == BLOCK_B);
+}
+
+static void *f_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len, bool write)
 {
 	long off;
 
 	FUZZ_CHECK(opaque == &dx);
 	FUZZ_CHECK(len != 0);
 	FUZZ_CHECK(gpa + (len - 1) >= gpa);
+	if (write && b_read_only && ram_block(gpa, len) == BLOCK_B)
+		return NULL;
 	off = ram_off(gpa, len);
 	return off < 0 ? NULL : ram + off;
 }
@@ -156,6 +177,9 @@ static int f_register(void *opaque, uint64_t key, void *hva, uint64_t len,
 			inside = true;
 	}
 	FUZZ_CHECK(inside);
+	/* Only block B's GPAs reach its host bytes: read-only RAM is never registered. */
+	FUZZ_CHECK(!b_read_only || h + len <= (uintptr_t)ram + blocks[BLOCK_B].host_off ||
+		   h >= (uintptr_t)ram + blocks[BLOCK_B].host_off + blocks[BLOCK_B].size);
 	if (dx.reg_fail & (1u << (n % 8))) {
 		record(true, key, -ENOSPC, 0, 0);
 		return -ENOSPC;
@@ -243,7 +267,7 @@ static void check_entries(uint32_t type, uint32_t count, uint64_t req_gpa, uint6
 
 			if (len == 0 || flags != 0) {
 				want = APPLE_DMA_STATUS_INVAL;
-			} else if (!ram_ok(gpa, len)) {
+			} else if (!ram_ok_w(gpa, len)) {
 				want = APPLE_DMA_STATUS_IOERR;
 			} else {
 				FUZZ_CHECK(c < dx.ncalls && dx.call[c].reg && dx.call[c].key == gpa);
@@ -304,7 +328,7 @@ static void doorbell(const struct apple_dma_batch_env *env, uint64_t cmd_gpa,
 	struct apple_dma_batch_stats st0 = *st;
 	uint32_t status, type = 0, count = 0;
 	uint64_t req_gpa = 0, resp_gpa = 0, esz = 0;
-	bool cmd_ram = cmd_gpa && ram_ok(cmd_gpa, sizeof(struct apple_dma_cmd));
+	bool cmd_ram = cmd_gpa && ram_ok_w(cmd_gpa, sizeof(struct apple_dma_cmd));
 	bool arrays_ok = false;
 	unsigned int first_call = dx.ncalls;
 	struct ranges allowed = { .n = 0 };
@@ -321,7 +345,7 @@ static void doorbell(const struct apple_dma_batch_env *env, uint64_t cmd_gpa,
 		esz = type == APPLE_DMA_CMD_MAP ? MAP_RESP_SZ :
 		      type == APPLE_DMA_CMD_UNMAP ? UNMAP_RESP_SZ : 0;
 		arrays_ok = esz && count && count <= env->max_entries && req_gpa && resp_gpa &&
-			    ram_ok(req_gpa, count * 16ull) && ram_ok(resp_gpa, count * esz);
+			    ram_ok(req_gpa, count * 16ull) && ram_ok_w(resp_gpa, count * esz);
 		if (arrays_ok)
 			allow(&allowed, resp_gpa, count * esz);
 	}
@@ -332,6 +356,9 @@ static void doorbell(const struct apple_dma_batch_env *env, uint64_t cmd_gpa,
 		   status == APPLE_DMA_STATUS_INVAL);
 	FUZZ_CHECK(st->batches == st0.batches + 1);
 	FUZZ_CHECK(only_changed(&allowed, 2));
+	if (b_read_only)
+		FUZZ_CHECK(!memcmp(ram + blocks[BLOCK_B].host_off, before + blocks[BLOCK_B].host_off,
+				   blocks[BLOCK_B].size));
 	if (!cmd_ram) {
 		/* R1: nothing written, nothing called. */
 		FUZZ_CHECK(status == APPLE_DMA_STATUS_INVAL);
@@ -385,6 +412,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dx.nslots = (flags & 7) + 1;
 	dx.big_len = flags & 8;
 	n = ((flags >> 4) & 3) + 1;
+	b_read_only = flags & 0x40;
 	for (unsigned int i = 0; i < MAX_DOORBELLS; i++)
 		cmd[i] = fuzz_take(&in, 8);
 	memset(ram, 0, sizeof(ram));

@@ -162,6 +162,18 @@ static void seeds_batch(void)
 	unmap_req(&b, B(0x3100), TOP_GPA + 0x100, 0);
 	unmap_req(&b, B(0x3110), TOP_GPA + 0x100, 0);
 	write_seed(t, "top-and-b", &b);
+
+	/* Block B read-only: command page there, responses there, a map of it, then a good batch. */
+	batch_hdr(&b, 8, 0, 0, 0x70, (uint64_t[4]){ 0x3000, 0x1000, 0x1040, 0x1080 });
+	cmd_page(&b, B(0x3000), APPLE_DMA_CMD_MAP, 1, 0x1100, 0x1200);
+	cmd_page(&b, A(0x1000), APPLE_DMA_CMD_MAP, 1, 0x1100, 0x3200);
+	cmd_page(&b, A(0x1040), APPLE_DMA_CMD_MAP, 2, 0x3100, 0x1200);
+	cmd_page(&b, A(0x1080), APPLE_DMA_CMD_MAP, 1, 0x1100, 0x1300);
+	map_req(&b, A(0x1100), 0x1800, 0x100, 0);
+	map_req(&b, B(0x3100), 0x3800, 0x100, 0);
+	map_req(&b, B(0x3110), 0x1900, 0x100, 0);
+	b.len = B(0x3400);
+	write_seed(t, "read-only", &b);
 }
 
 /* ---- fuzz_dext_msg ---- */

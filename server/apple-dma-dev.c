@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <vfio-apple/apple-dma-abi.h>
 #include <libvfio-user.h>
@@ -13,11 +14,11 @@
 #include "ram-alias.h"
 #include "vfu-util.h"
 
-static void *env_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len)
+static void *env_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len, bool write)
 {
 	struct apple_dma_dev *d = opaque;
 
-	return guest_ram_lookup(&d->ram, gpa, len);
+	return guest_ram_lookup(&d->ram, gpa, len, write);
 }
 
 static int env_register(void *opaque, uint64_t key, void *hva, uint64_t len, uint64_t *bus_addr,
@@ -46,8 +47,8 @@ static int env_register(void *opaque, uint64_t key, void *hva, uint64_t len, uin
 						       bus_len), "RegisterDMARegion");
 	if (r < 0) {
 		reg_table_del(&d->regs, key);
-		log_debug("apple-dma: map gpa 0x%llx len 0x%llx: %s", (unsigned long long)key,
-			  (unsigned long long)len, strerror(-r));
+		log_ratelimited(&d->rl_map, LOG_LVL_DEBUG, "apple-dma: map gpa 0x%llx len 0x%llx: %s",
+				(unsigned long long)key, (unsigned long long)len, strerror(-r));
 	}
 	return r;
 }
@@ -87,9 +88,9 @@ static void doorbell(struct apple_dma_dev *d)
 		break;
 	default:
 		d->stats.status_inval++;
-		/* A guest error: logged, the device keeps serving. */
-		log_warn("apple-dma: batch rejected: %s",
-			 apple_dma_batch_reject_str(d->stats.batch.last_reject));
+		/* A guest error: logged (bounded), the device keeps serving. */
+		log_ratelimited(&d->rl_reject, LOG_LVL_WARN, "apple-dma: batch rejected: %s",
+				apple_dma_batch_reject_str(d->stats.batch.last_reject));
 		break;
 	}
 }
@@ -105,6 +106,8 @@ static uint32_t reg_read(struct apple_dma_dev *d, uint64_t off)
 		return d->max_entries;
 	case APPLE_DMA_REG_STATUS:
 		return d->status;
+	case APPLE_DMA_REG_FEATURES:
+		return d->scratch_fd >= 0 ? APPLE_DMA_FEATURE_SYNC_DOORBELL : 0;
 	default:
 		return 0;	/* write-only and unused registers read as 0 */
 	}
@@ -137,8 +140,10 @@ static ssize_t bar0_access(vfu_ctx_t *ctx, char *buf, size_t count, loff_t offse
 		return -1;
 	}
 	if ((offset & 3) || (count & 3)) {
-		log_warn("apple-dma: guest error: %zu-byte access at 0x%llx ignored (4-byte only)",
-			 count, (unsigned long long)offset);
+		d->stats.bad_accesses++;
+		log_ratelimited(&d->rl_access, LOG_LVL_WARN,
+				"apple-dma: guest error: %zu-byte access at 0x%llx ignored (4-byte only)",
+				count, (unsigned long long)offset);
 		if (!is_write)
 			memset(buf, 0, count);
 		return (ssize_t)count;
@@ -157,10 +162,55 @@ static ssize_t bar0_access(vfu_ctx_t *ctx, char *buf, size_t count, loff_t offse
 	return (ssize_t)count;
 }
 
+/* The scratch BAR through the socket (QEMU normally maps it): no function. */
+static ssize_t scratch_access(vfu_ctx_t *ctx, char *buf, size_t count, loff_t offset,
+			      bool is_write)
+{
+	(void)ctx;
+	(void)offset;
+	if (!is_write)
+		memset(buf, 0, count);
+	return (ssize_t)count;
+}
+
+/*
+ * QEMU's vfio-user client posts writes to a device's BARs (the write returns
+ * to the vCPU before we have processed it) unless one of the device's
+ * regions is mmappable: then every write waits for our reply. The scratch
+ * BAR is that region, so that a DOORBELL write completes only once the batch
+ * is done, as on the reference platform, whatever the QEMU command line
+ * says. One area covering the whole region (libvfio-user handles at most
+ * one sparse area per region correctly).
+ */
+static int setup_scratch_bar(struct apple_dma_dev *d)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd;
+
+	if (page <= 0)
+		return -EINVAL;
+	fd = memfd_create("apple-dma-scratch", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, page) < 0 ||
+	    vfu_setup_region(d->ctx, VFU_PCI_DEV_BAR0_REGION_IDX + APPLE_DMA_SCRATCH_BAR,
+			     (size_t)page, scratch_access, VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM,
+			     NULL, 0, fd, 0) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	d->scratch_fd = fd;
+	return 0;
+}
+
 static void dma_register_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 {
 	struct apple_dma_dev *d = vfu_get_private(ctx);
 	uint64_t gpa = (uint64_t)(uintptr_t)info->iova.iov_base;
+	/* libvfio-user maps read-only RAM (ROM, BIOS) PROT_READ: never store there. */
+	bool writable = info->prot & PROT_WRITE;
 	void *hva = info->vaddr;
 	int r;
 
@@ -173,15 +223,19 @@ static void dma_register_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 			hva = info->vaddr;
 		}
 	}
-	r = guest_ram_add(&d->ram, gpa, info->iova.iov_len, hva);
+	r = guest_ram_add(&d->ram, gpa, info->iova.iov_len, hva, writable);
 	if (r < 0 && hva != info->vaddr)
 		munmap(hva, info->iova.iov_len);
 	if (r < 0)
-		log_warn("apple-dma: guest RAM [0x%llx, +0x%zx) not usable: %s",
-			 (unsigned long long)gpa, info->iova.iov_len, strerror(-r));
+		log_ratelimited(&d->rl_ram, LOG_LVL_WARN,
+				"apple-dma: guest RAM [0x%llx, +0x%zx) not usable: %s",
+				(unsigned long long)gpa, info->iova.iov_len, strerror(-r));
 	else
-		log_debug("apple-dma: guest RAM [0x%llx, +0x%zx)%s", (unsigned long long)gpa,
-			  info->iova.iov_len, info->vaddr ? "" : " (no fd: unreachable)");
+		log_ratelimited(&d->rl_ram, writable ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+				"apple-dma: guest RAM [0x%llx, +0x%zx)%s%s",
+				(unsigned long long)gpa, info->iova.iov_len,
+				info->vaddr ? "" : " (no fd: unreachable)",
+				writable ? "" : " read-only: never written");
 }
 
 static void dma_unregister_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
@@ -203,7 +257,7 @@ static void dma_unregister_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 			d->stats.dropped_on_ram_removal++;
 		}
 	}
-	hva = guest_ram_lookup(&d->ram, gpa, len);
+	hva = guest_ram_lookup(&d->ram, gpa, len, false);
 	guest_ram_remove(&d->ram, gpa, len);
 	if (hva && hva != info->vaddr)
 		munmap(hva, len);	/* the congruent alias */
@@ -223,8 +277,9 @@ static void forget_guest_mappings(struct apple_dma_dev *d)
 	}
 	reg_table_free(&d->regs);
 	if (dropped)
-		log_info("apple-dma: reset dropped %zu live registration%s", dropped,
-			 dropped == 1 ? "" : "s");
+		log_ratelimited(&d->rl_ram, LOG_LVL_INFO,
+				"apple-dma: reset dropped %zu live registration%s", dropped,
+				dropped == 1 ? "" : "s");
 }
 
 /*
@@ -243,14 +298,19 @@ static int reset_cb(vfu_ctx_t *ctx, vfu_reset_type_t type)
 }
 
 int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,
-			 struct dext_link *link, uint32_t managed_bdf, uint32_t max_entries)
+			 struct dext_link *link, uint32_t managed_bdf, uint32_t max_entries,
+			 bool posted_doorbells)
 {
+	int r;
+
 	memset(d, 0, sizeof(*d));
+	d->scratch_fd = -1;
 	reg_table_init(&d->regs);
 	d->link = dext_link_get(link);
 	d->managed_bdf = managed_bdf;
 	d->max_entries = max_entries;
 	d->status = APPLE_DMA_STATUS_OK;
+	d->rl_reject = d->rl_access = d->rl_map = d->rl_ram = (struct ratelimit)RATELIMIT_DEFAULT;
 
 	d->ctx = vfu_create_ctx(VFU_TRANS_SOCK, socket_path, LIBVFIO_USER_FLAG_ATTACH_NB, d,
 				VFU_DEV_TYPE_PCI);
@@ -265,12 +325,18 @@ int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,
 	if (vfu_setup_region(d->ctx, VFU_PCI_DEV_BAR0_REGION_IDX, APPLE_DMA_BAR0_SIZE, bar0_access,
 			     VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, NULL, 0, -1, 0) < 0 ||
 	    vfu_setup_device_dma(d->ctx, dma_register_cb, dma_unregister_cb) < 0 ||
-	    vfu_setup_device_reset_cb(d->ctx, reset_cb) < 0 ||
-	    vfu_realize_ctx(d->ctx) < 0)
+	    vfu_setup_device_reset_cb(d->ctx, reset_cb) < 0)
 		return log_err_errno(-errno, "apple-dma: vfio-user setup");
-	log_info("apple-dma: 1b36:0015 for guest %02x:%02x.%x, %u entries per batch, on %s",
+	if (!posted_doorbells) {
+		r = setup_scratch_bar(d);
+		if (r < 0)
+			return log_err_errno(r, "apple-dma: scratch BAR");
+	}
+	if (vfu_realize_ctx(d->ctx) < 0)
+		return log_err_errno(-errno, "apple-dma: vfio-user setup");
+	log_info("apple-dma: 1b36:0015 for guest %02x:%02x.%x, %u entries per batch, %s doorbells, on %s",
 		 managed_bdf >> 8, (managed_bdf >> 3) & 0x1f, managed_bdf & 7, max_entries,
-		 socket_path);
+		 posted_doorbells ? "posted" : "synchronous", socket_path);
 	return 0;
 }
 
@@ -282,6 +348,9 @@ void apple_dma_dev_destroy(struct apple_dma_dev *d)
 	reg_table_free(&d->regs);
 	dext_link_put(d->link);
 	d->link = NULL;
+	if (d->scratch_fd >= 0)
+		close(d->scratch_fd);
+	d->scratch_fd = -1;
 }
 
 int apple_dma_dev_poll_fd(struct apple_dma_dev *d)

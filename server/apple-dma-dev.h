@@ -10,6 +10,11 @@
  * RAM region away, the DART stops pointing into it before the region's
  * mapping in this process goes.
  *
+ * Doorbells are synchronous: the endpoint has an mmappable scratch BAR,
+ * which makes QEMU wait for our reply to every BAR write, so FEATURES says
+ * APPLE_DMA_FEATURE_SYNC_DOORBELL (unless created with posted doorbells,
+ * for measurements and tests).
+ *
  * Runs on the server's single thread.
  */
 #ifndef VFIO_APPLE_APPLE_DMA_DEV_H
@@ -21,6 +26,7 @@
 #include "apple-dma/batch.h"
 #include "dext-link.h"
 #include "guest-ram.h"
+#include "ratelimit.h"
 #include "reg-table.h"
 
 struct vfu_ctx;
@@ -30,6 +36,7 @@ struct apple_dma_dev_stats {
 	uint64_t status_ok, status_ioerr, status_inval;	/* batches by result */
 	uint64_t dropped_on_ram_removal;	/* registrations QEMU's unmap removed */
 	uint64_t maps_after_loss;	/* answered while the dext is lost */
+	uint64_t bad_accesses;		/* BAR0 accesses not 4-byte sized and aligned */
 };
 
 struct apple_dma_dev {
@@ -40,13 +47,20 @@ struct apple_dma_dev {
 	uint32_t max_entries;
 	uint32_t status;
 	uint64_t cmd_gpa;
+	int scratch_fd;			/* the scratch BAR's memfd; -1: posted doorbells */
 	struct guest_ram ram;
 	struct reg_table regs;		/* live registrations: key -> length */
 	struct apple_dma_dev_stats stats;
+	/*
+	 * Guest-triggered messages (rejected batches, bad BAR0 accesses, failed
+	 * maps, RAM churn from PAM writes, resets); stats keep exact counts.
+	 */
+	struct ratelimit rl_reject, rl_access, rl_map, rl_ram;
 };
 
 int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,
-			 struct dext_link *link, uint32_t managed_bdf, uint32_t max_entries);
+			 struct dext_link *link, uint32_t managed_bdf, uint32_t max_entries,
+			 bool posted_doorbells);
 void apple_dma_dev_destroy(struct apple_dma_dev *d);
 int apple_dma_dev_poll_fd(struct apple_dma_dev *d);
 /* Serves what is readable. Returns 0, or -ENOTCONN once QEMU disconnected. */

@@ -6,8 +6,8 @@
 
 #include "common/log.h"
 
-int dext_link_open(struct dext_link *l, const char *socket, unsigned int bus, unsigned int dev,
-		   unsigned int fn)
+int dext_link_open(struct dext_link *l, const char *socket, unsigned int timeout_ms,
+		   unsigned int bus, unsigned int dev, unsigned int fn)
 {
 	struct dext_identity id;
 	int r;
@@ -16,7 +16,7 @@ int dext_link_open(struct dext_link *l, const char *socket, unsigned int bus, un
 	l->bus = bus;
 	l->dev = dev;
 	l->fn = fn;
-	r = dext_client_connect(socket, 0, &l->client);
+	r = dext_client_connect(socket, timeout_ms, &l->client);
 	if (r < 0)
 		return log_err_errno(r, "cannot reach the dext at %s", socket);
 	r = dext_client_open(l->client, bus, dev, fn);
@@ -58,6 +58,15 @@ int dext_link_check(struct dext_link *l, int r, const char *what)
 		l->lost = true;
 		log_error("host device %02x:%02x.%x lost: the dext stopped answering (%s: %s)",
 			  l->bus, l->dev, l->fn, what, strerror(-r));
+		/*
+		 * Let go now, not at exit: a dext that is merely slow would
+		 * otherwise keep our DART mappings and the claim, with bus
+		 * mastering on, while we forget them. Ending the session makes
+		 * it release everything.
+		 */
+		dext_client_shutdown(l->client);
+		log_error("host device %02x:%02x.%x: dext session ended, its mappings and claim released",
+			  l->bus, l->dev, l->fn);
 		return -ENODEV;
 	}
 	return r;

@@ -30,6 +30,8 @@ struct options {
 	unsigned int bus, dev, fn;
 	uint32_t managed_bdf;
 	uint32_t max_entries;
+	unsigned int dext_timeout_ms;
+	bool posted_doorbells;
 	int ready_fd;
 };
 
@@ -42,7 +44,9 @@ static void usage(FILE *f)
 		"vfio-user, through the dext. Use with QEMU >= 10.1:\n"
 		"  -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":DEVICE}}'\n"
 		"  -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":DMA}}'\n"
-		"and shared guest RAM (memory-backend-memfd,share=on).\n"
+		"and shared guest RAM (memory-backend-memfd,share=on). apple-dma-pci's\n"
+		"doorbells are synchronous with these lines as they are: its scratch BAR\n"
+		"makes QEMU send BAR writes without posting; do not set x-no-mmap on it.\n"
 		"\n"
 		"  -H, --host BB:DD.F         host function, as the dext knows it\n"
 		"  -d, --device-socket PATH   vfio-user socket of the passthrough device\n"
@@ -52,6 +56,12 @@ static void usage(FILE *f)
 		"  -s, --dext-socket PATH     dextd's socket (default $VFIO_APPLE_DEXT_SOCKET or\n"
 		"                             /run/vfio-apple/dextd.sock)\n"
 		"  -n, --max-entries N        entries per apple-dma batch (default %d, 1..65536)\n"
+		"      --dext-timeout MS      declare the dext lost when a call takes longer\n"
+		"                             (default 30000, 100..600000); the server then\n"
+		"                             ends its session, which releases the device\n"
+		"      --posted-doorbells     no scratch BAR: QEMU may post DOORBELL writes and\n"
+		"                             FEATURES does not promise synchronous doorbells\n"
+		"                             (for measurements and tests)\n"
 		"      --ready-fd FD          write READY to FD once both sockets listen\n"
 		"  -v, --verbose              debug logging\n"
 		"  -h, --help                 show this help\n",
@@ -68,6 +78,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "dext-socket", required_argument, NULL, 's' },
 		{ "max-entries", required_argument, NULL, 'n' },
 		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "dext-timeout", required_argument, NULL, 'T' },
+		{ "posted-doorbells", no_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -110,6 +122,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			o->max_entries = (uint32_t)v;
 			break;
+		case 'T':
+			if (parse_u64(optarg, &v) < 0 || v < 100 || v > 600000) {
+				log_error("--dext-timeout: '%s' is not 100..600000 ms", optarg);
+				return -EINVAL;
+			}
+			o->dext_timeout_ms = (unsigned int)v;
+			break;
+		case 'P':
+			o->posted_doorbells = true;
+			break;
 		case 'R':
 			if (parse_u64(optarg, &v) < 0 || v > 1024) {
 				log_error("--ready-fd: '%s' is not a file descriptor", optarg);
@@ -144,13 +166,14 @@ static void print_stats(const struct passthrough *pt, const struct apple_dma_dev
 	const struct apple_dma_batch_stats *b = &dma->stats.batch;
 
 	log_info("apple-dma: batches %llu (ok %llu, ioerr %llu, inval %llu), entries %llu, "
-		 "maps %llu ok %llu failed, unmaps %llu ok %llu failed, live %zu",
+		 "maps %llu ok %llu failed, unmaps %llu ok %llu failed, live %zu, "
+		 "bad accesses %llu",
 		 (unsigned long long)b->batches, (unsigned long long)dma->stats.status_ok,
 		 (unsigned long long)dma->stats.status_ioerr,
 		 (unsigned long long)dma->stats.status_inval, (unsigned long long)b->entries,
 		 (unsigned long long)b->map_ok, (unsigned long long)b->map_failed,
 		 (unsigned long long)b->unmap_ok, (unsigned long long)b->unmap_failed,
-		 dma->regs.n);
+		 dma->regs.n, (unsigned long long)dma->stats.bad_accesses);
 	log_info("passthrough: interrupts %llu delivered, %llu dropped, %llu wakeups, "
 		 "%llu config bytes filtered, %llu resets",
 		 (unsigned long long)pt->stats.irqs_delivered,
@@ -237,11 +260,12 @@ int main(int argc, char **argv)
 	if (sigfd < 0)
 		return log_err_errno(-errno, "signalfd"), 1;
 
-	if (dext_link_open(&link, o.dext_socket, o.bus, o.dev, o.fn) < 0)
+	if (dext_link_open(&link, o.dext_socket, o.dext_timeout_ms, o.bus, o.dev, o.fn) < 0)
 		return 1;
 	r = passthrough_create(&pt, o.device_socket, &link);
 	if (r == 0)
-		r = apple_dma_dev_create(&dma, o.dma_socket, &link, o.managed_bdf, o.max_entries);
+		r = apple_dma_dev_create(&dma, o.dma_socket, &link, o.managed_bdf, o.max_entries,
+					 o.posted_doorbells);
 	if (r == 0 && o.ready_fd >= 0) {
 		if (write(o.ready_fd, "READY\n", 6) != 6)
 			log_warn("ready notification: %s", strerror(errno));

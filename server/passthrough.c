@@ -77,8 +77,9 @@ static void sync_irq_mask(struct passthrough *pt)
 	r = pt_call(pt, dext_set_irq_mask(pt->link->client, mask), "SetIRQMask");
 	if (r == 0) {
 		memcpy(pt->irq_mask, mask, sizeof(mask));
-		log_debug("passthrough: MSI-X %s, interrupt mask %016llx",
-			  mask[0] ? "enabled" : "disabled", (unsigned long long)mask[0]);
+		log_ratelimited(&pt->rl_irq, LOG_LVL_DEBUG,
+				"passthrough: MSI-X %s, interrupt mask %016llx",
+				mask[0] ? "enabled" : "disabled", (unsigned long long)mask[0]);
 	}
 }
 
@@ -214,7 +215,8 @@ static int pt_reset(struct passthrough *pt)
 	int r = pt_call(pt, dext_reset_device(pt->link->client), "ResetDevice");
 
 	if (r < 0) {
-		log_warn("passthrough: reset failed: %s", strerror(-r));
+		log_ratelimited(&pt->rl_reset, LOG_LVL_WARN, "passthrough: reset failed: %s",
+				strerror(-r));
 		errno = -r;
 		return -1;
 	}
@@ -287,6 +289,7 @@ int passthrough_create(struct passthrough *pt, const char *socket_path, struct d
 	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++)
 		pt->bars[i].fd = -1;
 	pt->link = dext_link_get(link);
+	pt->rl_reset = pt->rl_irq = (struct ratelimit)RATELIMIT_DEFAULT;
 	r = dext_get_identity(link->client, &id);
 	if (r < 0)
 		return log_err_errno(r, "passthrough: GetIdentity");

@@ -25,6 +25,7 @@
 
 #include "config-filter.h"
 #include "dext-link.h"
+#include "ratelimit.h"
 
 struct vfu_ctx;
 
@@ -50,6 +51,8 @@ struct passthrough {
 		int fd;
 	} bars[DEXT_BAR_COUNT];
 	struct passthrough_stats stats;
+	/* Guest-triggered messages: it may reset or toggle MSI-X at will. */
+	struct ratelimit rl_reset, rl_irq;
 };
 
 /* Creates the endpoint listening on socket_path. Returns 0 or -errno (logged). */

@@ -8,17 +8,21 @@
 #include <libvfio-user.h>
 
 #include "common/log.h"
+#include "ratelimit.h"
 
 static const char *names[2];
 static struct vfu_ctx *ctxs[2];
+/* libvfio-user's messages follow QEMU's requests, some of which a guest drives. */
+static struct ratelimit rl_vfu[2] = { RATELIMIT_DEFAULT, RATELIMIT_DEFAULT };
 
 static void vfu_log_cb(vfu_ctx_t *ctx, int level, const char *msg)
 {
-	const char *name = ctx == ctxs[0] ? names[0] : ctx == ctxs[1] ? names[1] : "vfio-user";
+	unsigned int i = ctx == ctxs[1] ? 1 : 0;
+	const char *name = ctx == ctxs[i] ? names[i] : "vfio-user";
 	enum log_level l = level <= LOG_ERR ? LOG_LVL_WARN : level <= LOG_INFO ? LOG_LVL_INFO
 									 : LOG_LVL_DEBUG;
 
-	log_msg(l, "%s: vfio-user: %s", name, msg);
+	log_ratelimited(&rl_vfu[i], l, "%s: vfio-user: %s", name, msg);
 }
 
 void vfu_log_attach(struct vfu_ctx *ctx, const char *name)
@@ -43,7 +47,8 @@ int vfu_endpoint_serve(struct vfu_ctx *ctx, bool *attached, const char *name)
 		if (errno == ENOTCONN)
 			return -ENOTCONN;
 		if (errno != EAGAIN && errno != EBUSY)
-			log_warn("%s: vfio-user: %s", name, strerror(errno));
+			log_ratelimited(&rl_vfu[ctx == ctxs[1] ? 1 : 0], LOG_LVL_WARN,
+					"%s: vfio-user: %s", name, strerror(errno));
 	}
 	return 0;
 }

@@ -15,7 +15,11 @@
  * writes DOORBELL; the device processes every entry, writes one response
  * per request and the overall status (command page and STATUS register).
  * Doorbell writes may be posted: the guest reads STATUS afterwards, which
- * cannot complete before the batch has been processed.
+ * cannot complete before the batch has been processed - unless FEATURES
+ * has APPLE_DMA_FEATURE_SYNC_DOORBELL, which promises that the DOORBELL
+ * write itself completes only after the batch (statuses and responses are
+ * in guest RAM before the guest's next instruction), as on the reference
+ * platform, where the doorbell is handled in the MMIO exit.
  */
 #ifndef VFIO_APPLE_APPLE_DMA_ABI_H
 #define VFIO_APPLE_APPLE_DMA_ABI_H
@@ -38,6 +42,13 @@ typedef uint64_t apple_dma_le64;
 #define APPLE_DMA_VERSION		2
 #define APPLE_DMA_BAR0_SIZE		0x1000
 #define APPLE_DMA_DEFAULT_MAX_ENTRIES	4096
+/*
+ * Ours: BAR2 is one host page of scratch memory with no function (the
+ * guest may ignore it; its contents are unspecified). vfio-user servers
+ * give it so that the client may mmap it, which makes QEMU send every BAR
+ * write synchronously: see APPLE_DMA_FEATURE_SYNC_DOORBELL.
+ */
+#define APPLE_DMA_SCRATCH_BAR		2
 
 /* BAR0 register block. Every register is 32 bits; accesses are 4 bytes. */
 struct apple_dma_regs {
@@ -48,6 +59,7 @@ struct apple_dma_regs {
 	apple_dma_le32 cmd_gpa_lo;	/* W: command page GPA [31:0] */
 	apple_dma_le32 cmd_gpa_hi;	/* W: command page GPA [63:32] */
 	apple_dma_le32 doorbell;	/* W: any value processes one batch */
+	apple_dma_le32 features;	/* R: APPLE_DMA_FEATURE_* (ours; 0 on the reference) */
 };
 
 #define APPLE_DMA_REG_VERSION		offsetof(struct apple_dma_regs, version)
@@ -57,6 +69,17 @@ struct apple_dma_regs {
 #define APPLE_DMA_REG_CMD_GPA_LO	offsetof(struct apple_dma_regs, cmd_gpa_lo)
 #define APPLE_DMA_REG_CMD_GPA_HI	offsetof(struct apple_dma_regs, cmd_gpa_hi)
 #define APPLE_DMA_REG_DOORBELL		offsetof(struct apple_dma_regs, doorbell)
+#define APPLE_DMA_REG_FEATURES		offsetof(struct apple_dma_regs, features)
+
+/*
+ * FEATURES bits. A device that reads 0 (the reference device, whose unused
+ * registers read 0) promises nothing beyond the flow above.
+ *
+ * SYNC_DOORBELL: a DOORBELL write completes only after the batch has been
+ * processed; a guest may read the command page's status (and responses)
+ * right after the write, after a full barrier, without reading STATUS.
+ */
+#define APPLE_DMA_FEATURE_SYNC_DOORBELL	(1u << 0)
 
 enum apple_dma_cmd_type {
 	APPLE_DMA_CMD_MAP = 1,
@@ -112,7 +135,7 @@ struct apple_dma_unmap_resp {
 	apple_dma_le32 reserved;
 };
 
-_Static_assert(sizeof(struct apple_dma_regs) == 0x1c, "apple-dma BAR0 registers");
+_Static_assert(sizeof(struct apple_dma_regs) == 0x20, "apple-dma BAR0 registers");
 _Static_assert(offsetof(struct apple_dma_regs, version) == 0x00, "VERSION");
 _Static_assert(offsetof(struct apple_dma_regs, managed_bdf) == 0x04, "MANAGED_BDF");
 _Static_assert(offsetof(struct apple_dma_regs, max_entries) == 0x08, "MAX_ENTRIES");
@@ -120,6 +143,7 @@ _Static_assert(offsetof(struct apple_dma_regs, status) == 0x0c, "STATUS");
 _Static_assert(offsetof(struct apple_dma_regs, cmd_gpa_lo) == 0x10, "CMD_GPA_LO");
 _Static_assert(offsetof(struct apple_dma_regs, cmd_gpa_hi) == 0x14, "CMD_GPA_HI");
 _Static_assert(offsetof(struct apple_dma_regs, doorbell) == 0x18, "DOORBELL");
+_Static_assert(offsetof(struct apple_dma_regs, features) == 0x1c, "FEATURES");
 
 _Static_assert(sizeof(struct apple_dma_cmd) == 32, "command page");
 _Static_assert(offsetof(struct apple_dma_cmd, type) == 0x00, "cmd.type");

@@ -67,19 +67,20 @@ struct guest_range {
  * gpa + len <= UINT64_MAX.
  */
 static uint8_t *batch_gpa_to_host(const struct apple_dma_batch_env *env,
-				  uint64_t gpa, uint64_t len)
+				  uint64_t gpa, uint64_t len, bool write)
 {
 	if (len == 0 || gpa > UINT64_MAX - len)
 		return NULL;
-	return env->gpa_to_host(env->opaque, gpa, len);
+	return env->gpa_to_host(env->opaque, gpa, len, write);
 }
 
 static bool batch_map_range(const struct apple_dma_batch_env *env,
-			    struct guest_range *r, uint64_t gpa, uint64_t len)
+			    struct guest_range *r, uint64_t gpa, uint64_t len,
+			    bool write)
 {
 	r->gpa = gpa;
 	r->len = len;
-	r->host = batch_gpa_to_host(env, gpa, len);
+	r->host = batch_gpa_to_host(env, gpa, len, write);
 	return r->host != NULL;
 }
 
@@ -112,7 +113,8 @@ static uint32_t batch_map_entry(const struct apple_dma_batch_env *env,
 		status = APPLE_DMA_STATUS_INVAL;
 		goto out;
 	}
-	hva = batch_gpa_to_host(env, gpa, len);
+	/* The device may write what it can read: never read-only RAM. */
+	hva = batch_gpa_to_host(env, gpa, len, true);
 	if (!hva || env->dma_register(env->opaque, gpa, hva, len,
 				      &bus_addr, &bus_len) != 0) {
 		status = APPLE_DMA_STATUS_IOERR;
@@ -231,10 +233,10 @@ batch_validate(const struct apple_dma_batch_env *env,
 	b->count = count;
 	/* count < 2^32 and sizes <= 24: the products cannot overflow. */
 	if (!batch_map_range(env, &b->req, req_gpa,
-			     (uint64_t)count * BATCH_REQ_SIZE))
+			     (uint64_t)count * BATCH_REQ_SIZE, false))
 		return APPLE_DMA_BATCH_REJECT_REQ_NOT_RAM;
 	if (!batch_map_range(env, &b->resp, resp_gpa,
-			     (uint64_t)count * b->op->resp_size))
+			     (uint64_t)count * b->op->resp_size, true))
 		return APPLE_DMA_BATCH_REJECT_RESP_NOT_RAM;
 	if (ranges_overlap(&b->cmd, &b->req) ||
 	    ranges_overlap(&b->cmd, &b->resp) ||
@@ -307,7 +309,8 @@ uint32_t apple_dma_batch_process(const struct apple_dma_batch_env *env,
 	/* R1: no usable command page, so nowhere to report but STATUS. */
 	if (cmd_gpa == 0)
 		return batch_reject(stats, APPLE_DMA_BATCH_REJECT_CMD_GPA_ZERO);
-	if (!batch_map_range(env, &b.cmd, cmd_gpa, sizeof(cmd)))
+	/* R1: the status is written into it, so it must be writable. */
+	if (!batch_map_range(env, &b.cmd, cmd_gpa, sizeof(cmd), true))
 		return batch_reject(stats, APPLE_DMA_BATCH_REJECT_CMD_NOT_RAM);
 
 	/* The only read of the command page: another vCPU may change it. */
@@ -330,13 +333,13 @@ const char *apple_dma_batch_reject_str(enum apple_dma_batch_reject reason)
 	static const char *const names[] = {
 		[APPLE_DMA_BATCH_REJECT_NONE] = "none",
 		[APPLE_DMA_BATCH_REJECT_CMD_GPA_ZERO] = "command page GPA is 0",
-		[APPLE_DMA_BATCH_REJECT_CMD_NOT_RAM] = "command page not in RAM",
+		[APPLE_DMA_BATCH_REJECT_CMD_NOT_RAM] = "command page not in writable RAM",
 		[APPLE_DMA_BATCH_REJECT_BAD_TYPE] = "unknown command type",
 		[APPLE_DMA_BATCH_REJECT_BAD_COUNT] = "count is 0 or above max entries",
 		[APPLE_DMA_BATCH_REJECT_REQ_GPA_ZERO] = "request array GPA is 0",
 		[APPLE_DMA_BATCH_REJECT_RESP_GPA_ZERO] = "response array GPA is 0",
 		[APPLE_DMA_BATCH_REJECT_REQ_NOT_RAM] = "request array not one RAM range",
-		[APPLE_DMA_BATCH_REJECT_RESP_NOT_RAM] = "response array not one RAM range",
+		[APPLE_DMA_BATCH_REJECT_RESP_NOT_RAM] = "response array not one writable RAM range",
 		[APPLE_DMA_BATCH_REJECT_OVERLAP] = "command page, requests and responses overlap",
 	};
 

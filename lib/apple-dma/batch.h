@@ -17,14 +17,16 @@
  * Rules, in the order they are applied (the reference device's, RFC
  * hw/vfio/apple-dma.c, plus the overlap rule marked "ours"):
  *
- * R1 cmd_gpa == 0, or the 32-byte command page is not one contiguous RAM
- *    range: INVAL, and nothing at all is written to guest memory (there is
+ * R1 cmd_gpa == 0, or the 32-byte command page is not one contiguous
+ *    writable RAM range: INVAL, and nothing at all is written to guest memory (there is
  *    no command page to write the status into).
  * R2 From the command page snapshot: count == 0, count > max_entries,
  *    req_gpa == 0, resp_gpa == 0 or an unknown type: INVAL.
  * R3 The request array (count * 16 bytes) and the response array
  *    (count * 24 bytes for MAP, count * 16 for UNMAP) must each be one
- *    contiguous RAM range, without 64-bit wrap-around: else INVAL.
+ *    contiguous RAM range, without 64-bit wrap-around, and the response
+ *    array writable RAM (ours: the reference has no read-only RAM): else
+ *    INVAL.
  *    Ours: the command page, request array and response array must not
  *    overlap one another, by GPA or by host address (aliased RAM): else
  *    INVAL. Responses are written entry by entry, so overlapping arrays
@@ -34,7 +36,9 @@
  *    On any R2/R3 rejection the status is written to the command page
  *    status field (+0x08) only; no entry is processed, no response written.
  * R4 MAP entry {gpa, len, flags}: len == 0 or flags != 0: entry INVAL;
- *    [gpa, gpa + len) not one contiguous RAM range: entry IOERR;
+ *    [gpa, gpa + len) not one contiguous writable RAM range: entry IOERR
+ *    (ours: the device may write wherever it may read, so read-only RAM
+ *    is never registered);
  *    dma_register() fails: entry IOERR. The registration key is the entry's
  *    gpa (the guest unmaps by it). On success the response gets id = gpa,
  *    dma_addr = bus address, dma_len = min(bus_len, UINT32_MAX) and status
@@ -55,6 +59,7 @@
 #ifndef VFIO_APPLE_APPLE_DMA_BATCH_H
 #define VFIO_APPLE_APPLE_DMA_BATCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vfio-apple/apple-dma-abi.h"
@@ -66,13 +71,17 @@
 struct apple_dma_batch_env {
 	/*
 	 * @gpa_to_host: host pointer for guest RAM [@gpa, @gpa + @len) if the
-	 * whole range is one contiguous RAM mapping, else NULL. The only way
+	 * whole range is one contiguous RAM mapping, and a writable one when
+	 * @write (the processor will store into it, or let the device DMA
+	 * into it), else NULL. Read-only guest RAM (QEMU shares ROM and the
+	 * BIOS area without the write flag) is mapped read-only in the
+	 * server: a store into it would kill the process. The only way
 	 * the processor touches guest memory; the pointer must stay valid until
 	 * apple_dma_batch_process() returns. Never called with @len == 0 or
 	 * with a range whose end (gpa + len) does not fit in 64 bits: such
 	 * ranges, including one ending exactly at 2^64, are refused before.
 	 */
-	void *(*gpa_to_host)(void *opaque, uint64_t gpa, uint64_t len);
+	void *(*gpa_to_host)(void *opaque, uint64_t gpa, uint64_t len, bool write);
 	/*
 	 * @dma_register: register host range [@hva, @hva + @len) for device DMA
 	 * under @key. On success returns 0 and sets *@bus_addr and *@bus_len
@@ -96,13 +105,13 @@ struct apple_dma_batch_env {
 enum apple_dma_batch_reject {
 	APPLE_DMA_BATCH_REJECT_NONE = 0,
 	APPLE_DMA_BATCH_REJECT_CMD_GPA_ZERO,	/* R1 */
-	APPLE_DMA_BATCH_REJECT_CMD_NOT_RAM,	/* R1 */
+	APPLE_DMA_BATCH_REJECT_CMD_NOT_RAM,	/* R1, including read-only RAM */
 	APPLE_DMA_BATCH_REJECT_BAD_TYPE,	/* R2 */
 	APPLE_DMA_BATCH_REJECT_BAD_COUNT,	/* R2: 0 or > max_entries */
 	APPLE_DMA_BATCH_REJECT_REQ_GPA_ZERO,	/* R2 */
 	APPLE_DMA_BATCH_REJECT_RESP_GPA_ZERO,	/* R2 */
 	APPLE_DMA_BATCH_REJECT_REQ_NOT_RAM,	/* R3, including wrap-around */
-	APPLE_DMA_BATCH_REJECT_RESP_NOT_RAM,	/* R3, including wrap-around */
+	APPLE_DMA_BATCH_REJECT_RESP_NOT_RAM,	/* R3, including wrap-around, read-only */
 	APPLE_DMA_BATCH_REJECT_OVERLAP,		/* R3 (ours) */
 };
 

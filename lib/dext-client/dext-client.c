@@ -24,6 +24,12 @@ void dext_client_close(struct dext_client *c)
 		c->t->destroy(c);
 }
 
+void dext_client_shutdown(struct dext_client *c)
+{
+	if (c)
+		c->t->shutdown(c);
+}
+
 bool dext_client_take_wakeup(struct dext_client *c)
 {
 	bool w = c->wakeup;

@@ -52,6 +52,12 @@ const char *dext_default_socket(void);
 /* Connects and checks the wire version. timeout_ms bounds every reply (0 = 30 s). */
 int dext_client_connect(const char *path, unsigned int timeout_ms, struct dext_client **out);
 void dext_client_close(struct dext_client *c);
+/*
+ * Ends the session now, as closing would (the dext releases every
+ * registration and the claim), but keeps @c valid: later calls fail at once
+ * with -ECONNRESET instead of waiting for a reply. Close it later.
+ */
+void dext_client_shutdown(struct dext_client *c);
 /* Readable when a WaitInterrupt completion has arrived. */
 int dext_client_fd(const struct dext_client *c);
 /* "socket" or "iokit". */

@@ -66,6 +66,8 @@ static int iokit_call(struct dext_client *c, uint32_t selector, const uint64_t *
 	uint32_t got = n_out;
 	kern_return_t kr;
 
+	if (!as_iokit(c)->conn)
+		return -ECONNRESET;	/* shut down */
 	kr = IOConnectCallScalarMethod(as_iokit(c)->conn, selector, in, n_in, out, &got);
 	if (kr != kIOReturnSuccess)
 		return dext_iokit_errno(kr);
@@ -157,6 +159,16 @@ static void drain(void *ctx)
 	(void)ctx;
 }
 
+static void iokit_shutdown(struct dext_client *c)
+{
+	struct iokit_client *k = as_iokit(c);
+
+	/* Closing the connection releases everything; calls then fail at once. */
+	if (k->conn)
+		IOServiceClose(k->conn);
+	k->conn = 0;
+}
+
 static void iokit_destroy(struct dext_client *c)
 {
 	struct iokit_client *k = as_iokit(c);
@@ -185,6 +197,7 @@ static const struct dext_transport iokit_transport = {
 	.fd = iokit_fd,
 	.map = iokit_map,
 	.unmap = iokit_unmap,
+	.shutdown = iokit_shutdown,
 	.destroy = iokit_destroy,
 };
 

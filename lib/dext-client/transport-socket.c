@@ -209,6 +209,16 @@ static int sock_unmap(struct dext_client *c, unsigned int type, void *addr, uint
 	return munmap(addr, size) < 0 ? -errno : 0;
 }
 
+static void sock_shutdown(struct dext_client *c)
+{
+	struct sock_client *s = as_sock(c);
+
+	/* dextd reads EOF and drops the client; the fd stays ours until destroy. */
+	if (s->fd >= 0)
+		shutdown(s->fd, SHUT_RDWR);
+	s->dead = true;
+}
+
 static void sock_destroy(struct dext_client *c)
 {
 	struct sock_client *s = as_sock(c);
@@ -226,6 +236,7 @@ static const struct dext_transport socket_transport = {
 	.fd = sock_fd,
 	.map = sock_map,
 	.unmap = sock_unmap,
+	.shutdown = sock_shutdown,
 	.destroy = sock_destroy,
 };
 

@@ -26,6 +26,8 @@ struct dext_transport {
 	/* Maps memory type (dext_memory_type) into this process. */
 	int (*map)(struct dext_client *c, unsigned int type, void **addr, uint64_t *size);
 	int (*unmap)(struct dext_client *c, unsigned int type, void *addr, uint64_t size);
+	/* Ends the session (the dext releases everything); later calls fail at once. */
+	void (*shutdown)(struct dext_client *c);
 	void (*destroy)(struct dext_client *c);
 };
 

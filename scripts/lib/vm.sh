@@ -146,6 +146,33 @@ _sys_wait_gone() {
 	! _sys_running "$pid"
 }
 
+# Waits (bounded: 15 s) until the dext's view of bdf shows no claim and no mapping.
+_sys_wait_released() {
+	local sock=$1 bdf=$2 i=0 st
+	while [ $i -lt 150 ]; do
+		st=$(sys_dext_status "$sock" "$bdf")
+		case " $st " in *" claims=0 "*" mappings=0 "*) return 0 ;; esac
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# SIGUSR1 makes the server log its counters; waits (bounded: 10 s) for that line.
+_sys_server_stats() {
+	local wd=$1 log=$1/vm/server.log n0 i=0 line
+	n0=$(grep -c 'apple-dma: batches' "$log" || true)
+	kill -USR1 "$(cat "$wd/vm/server.pid")"
+	while [ "$(grep -c 'apple-dma: batches' "$log" || true)" -le "$n0" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	line=$(grep 'apple-dma: batches' "$log" | tail -n 1)
+	echo "inval=$(echo "$line" | sed -n 's/.*inval \([0-9]*\)).*/\1/p')" \
+		"bad_accesses=$(echo "$line" | sed -n 's/.*bad accesses \([0-9]*\).*/\1/p')" \
+		"lines=$(wc -l < "$log")"
+}
+
 # Answers the guest's host queries, one line "Q <id> <query>" each, until the
 # pipe closes:
 #   status       the dext's view of the passthrough function
@@ -154,6 +181,11 @@ _sys_wait_gone() {
 #   kill-dextd   SIGKILL dextd (fault tests)
 #   kill-server  SIGKILL the server, wait for it, then the dext's view
 #   kill-qemu    SIGKILL QEMU after saving the dext's view to status.before-kill
+#   server-log   lines=N: the server's log length
+#   server-stats the server's counters (SIGUSR1): inval=N bad_accesses=N lines=N
+#   stop-dextd   SIGSTOP dextd: it stops answering, but its sessions stay open
+#   cont-dextd   SIGCONT dextd, then the dext's view once it holds no claim
+#                and no mapping (or after 15 s)
 sys_hostq_responder() {
 	local wd=$1 sock=$2 bdf=$3 dextd_pid=$4 tag id q rest boots pid
 	while read -r tag id q rest; do
@@ -170,6 +202,21 @@ sys_hostq_responder() {
 			pid=$(cat "$wd/vm/server.pid")
 			kill -9 "$pid"
 			_sys_wait_gone "$pid" || true
+			echo "A $id $(sys_dext_status "$sock" "$bdf")"
+			;;
+		server-log)
+			echo "A $id lines=$(wc -l < "$wd/vm/server.log")"
+			;;
+		server-stats)
+			echo "A $id $(_sys_server_stats "$wd")"
+			;;
+		stop-dextd)
+			kill -STOP "$dextd_pid"
+			echo "A $id stopped=dextd"
+			;;
+		cont-dextd)
+			kill -CONT "$dextd_pid"
+			_sys_wait_released "$sock" "$bdf" || true
 			echo "A $id $(sys_dext_status "$sock" "$bdf")"
 			;;
 		kill-qemu)
@@ -224,6 +271,7 @@ sys_boot() {
 
 	kill "$responder" 2>/dev/null || true
 	wait "$responder" 2>/dev/null || true
+	kill -CONT "$dextd_pid" 2>/dev/null || true	# a suite may have stopped it
 	sys_dext_status "$sock" "$bdf" > "$SYS_WD/dext-status.kv"
 	"$DEXT_CLI" --socket "$sock" status > "$SYS_WD/dext-status.after" 2>&1 || true
 	kill "$dextd_pid" 2>/dev/null || true

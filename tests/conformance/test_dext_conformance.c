@@ -1131,6 +1131,36 @@ static void test_killed_client_loses_mappings_and_claim(void **state)
 	dext_client_close(c);
 }
 
+/* What the server does when it declares a slow dext lost. */
+static void test_shutdown_releases_everything_and_fails_fast(void **state)
+{
+	struct dext_client *k, *c;
+	uint64_t s[DEXT_STATUS_COUNT], bus, len;
+	char *buf = map_anon(8 * PAGE);
+
+	(void)state;
+	k = connect_fn(2, true);
+	for (unsigned int i = 0; i < 8; i++)
+		assert_int_equal(dext_register_dma(k, i, buf + i * PAGE, PAGE, &bus, &len), 0);
+	c = connect_fn(2, false);
+	status_of(c, 1, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 8);
+	assert_int_equal(s[DEXT_STATUS_CLAIMS], 1);
+
+	dext_client_shutdown(k);
+	/* Fails at once (no reply awaited), and keeps failing. */
+	assert_int_equal(dext_register_dma(k, 9, buf, PAGE, &bus, &len), -ECONNRESET);
+	assert_int_equal(dext_unregister_dma(k, 0), -ECONNRESET);
+	status_of(c, 1, s);
+	assert_int_equal(s[DEXT_STATUS_MAPPINGS], 0);
+	assert_int_equal(s[DEXT_STATUS_BYTES], 0);
+	assert_int_equal(s[DEXT_STATUS_CLAIMS], 0);
+	assert_int_equal(s[DEXT_STATUS_CLIENTS], 1);
+	dext_client_close(k);
+	dext_client_close(c);
+	munmap(buf, 8 * PAGE);
+}
+
 static void test_terminate_removes_function(void **state)
 {
 	struct dext_client *a = connect_fn(3, true), *b = connect_fn(3, false), *c;
@@ -1279,6 +1309,7 @@ int main(void)
 		cmocka_unit_test(test_reset_device),
 		cmocka_unit_test(test_reset_keeps_pending_bits),
 		cmocka_unit_test(test_killed_client_loses_mappings_and_claim),
+		cmocka_unit_test(test_shutdown_releases_everything_and_fails_fast),
 		cmocka_unit_test(test_terminate_removes_function),
 	};
 

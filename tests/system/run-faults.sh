@@ -13,14 +13,14 @@ status=0
 host_fail() { echo "[faults-$id] RESULT $1 FAIL $2"; status=1; }
 host_pass() { echo "[faults-$id] RESULT $1 PASS"; }
 
-# boot FAULT NAME FUNCTION-SPEC
+# boot FAULT NAME FUNCTION-SPEC [launcher args...]
 boot() {
-	local fault=$1 name=$2 fspec=$3
+	local fault=$1 name=$2 fspec=$3; shift 3
 	local envfile=$BUILD/system/faults-$fault-$id.env initrd=$BUILD/system/faults-$fault-$id.cpio.gz
 	# Short NVMe timeouts so a dead controller is noticed in seconds.
 	printf 'FAULT=%s\nKMOD_ARGS_nvme_core="io_timeout=5 admin_timeout=5"\n' "$fault" > "$envfile"
 	SYS_SUITE_KMODS=nvme sys_initramfs "$id" "$initrd" "$suites/faults.sh" "$envfile"
-	sys_boot "$id" "$name" "$initrd" "$fspec" --memory 512M || true
+	sys_boot "$id" "$name" "$initrd" "$fspec" --memory 512M "$@" || true
 	sys_judge "$SYS_WD/console.log" "faults-$fault-$id" || status=1
 }
 
@@ -38,8 +38,14 @@ cp "$SYS_WD/vm/server.log" "$SYS_WD/server-dextd-killed.log"
 # 2. A new dextd on the same socket path (the dead one's file is still there).
 SYS_KEEP_WD=1 boot none "faults-dextd-$id" "nvme,bdf=01:00.0,size=64M"
 
-# 3. The server dies: checked in the guest through the host's answer; QEMU reports it.
-boot server "faults-server-$id" "dmatest,bdf=01:00.0"
+# 3. dextd stops answering, then the server dies: checked in the guest through
+# the host's answers; QEMU reports the server's death.
+boot server "faults-server-$id" "dmatest,bdf=01:00.0" --dext-timeout 2000
+if grep -q "dext session ended" "$SYS_WD/vm/server.log"; then
+	host_pass server_ends_session_on_loss
+else
+	host_fail server_ends_session_on_loss "no 'dext session ended' line in the server's log"
+fi
 if grep -qi "vfio-user\|vfio" "$SYS_WD/vm/qemu.log"; then
 	host_pass qemu_reports_server_loss
 else

@@ -5,7 +5,9 @@
  * Fake guest RAM: two 16 KiB blocks with a hole between them, backed by one
  * host buffer (block B directly follows block A in host memory, so a
  * processor that bypassed gpa_to_host would corrupt block B and be caught).
- * An optional third block aliases block A. The RAM is filled with a guard
+ * An optional third block aliases block A. A GPA range can be made
+ * read-only (lookups for writing into it fail, as guest_ram does for ROM
+ * that QEMU shares without the write flag). The RAM is filled with a guard
  * pattern; every test builds the exact expected image of RAM and compares
  * all of it after the call.
  *
@@ -48,6 +50,7 @@
 static uint8_t ram[2 * BLK_SIZE];
 static uint8_t expected[2 * BLK_SIZE];
 static bool alias_enabled;
+static uint64_t ro_lo, ro_hi;	/* read-only GPAs [ro_lo, ro_hi); empty when equal */
 
 enum dext_op { DEXT_REGISTER, DEXT_UNREGISTER };
 
@@ -104,12 +107,14 @@ static uint8_t *ram_lookup(uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
-static void *fake_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len)
+static void *fake_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len, bool write)
 {
 	assert_ptr_equal(opaque, &dext);
 	/* The processor promises never to pass these. */
 	assert_true(len != 0);
 	assert_true(gpa <= UINT64_MAX - len);
+	if (write && gpa < ro_hi && ro_lo < gpa + len)
+		return NULL;
 	return ram_lookup(gpa, len);
 }
 
@@ -368,6 +373,7 @@ static int setup(void **state)
 	memset(&dext, 0, sizeof(dext));
 	memset(&stats, 0, sizeof(stats));
 	alias_enabled = false;
+	ro_lo = ro_hi = 0;
 	env = (struct apple_dma_batch_env){
 		.gpa_to_host = fake_gpa_to_host,
 		.dma_register = fake_register,
@@ -407,6 +413,17 @@ static void test_apple_dma_batch_process_cmd_page_wraps(void **state)
 	(void)state;
 	guest_one_map();
 	check_rejected_silently(UINT64_MAX - 15, APPLE_DMA_BATCH_REJECT_CMD_NOT_RAM);
+}
+
+/* Ours: the status is written into the command page, so read-only RAM is refused. */
+static void test_apple_dma_batch_process_cmd_page_read_only(void **state)
+{
+	(void)state;
+	guest_map_req(REQ_GPA, 0, DATA_GPA, 0x1000, 0);
+	guest_cmd(BLK_B_GPA + 0x100, APPLE_DMA_CMD_MAP, 1, REQ_GPA, RESP_GPA);
+	ro_lo = BLK_B_GPA;
+	ro_hi = BLK_B_GPA + 0x1000;
+	check_rejected_silently(BLK_B_GPA + 0x100, APPLE_DMA_BATCH_REJECT_CMD_NOT_RAM);
 }
 
 /* ---- R2: command page fields ---- */
@@ -490,6 +507,30 @@ static void test_apple_dma_batch_process_resp_outside_ram(void **state)
 	guest_map_req(REQ_GPA, 0, DATA_GPA, 0x1000, 0);
 	guest_cmd(CMD_GPA, APPLE_DMA_CMD_MAP, 1, REQ_GPA, OUTSIDE_GPA);
 	check_rejected(CMD_GPA, APPLE_DMA_BATCH_REJECT_RESP_NOT_RAM);
+}
+
+static void test_apple_dma_batch_process_resp_read_only(void **state)
+{
+	(void)state;
+	guest_one_map();
+	ro_lo = RESP_GPA + MAP_RESP_SZ - 1;	/* only the last byte */
+	ro_hi = RESP_GPA + MAP_RESP_SZ;
+	check_rejected(CMD_GPA, APPLE_DMA_BATCH_REJECT_RESP_NOT_RAM);
+}
+
+/* Requests are only read: read-only RAM is fine for them. */
+static void test_apple_dma_batch_process_req_read_only_ok(void **state)
+{
+	(void)state;
+	guest_one_map();
+	ro_lo = REQ_GPA;
+	ro_hi = REQ_GPA + MAP_REQ_SZ;
+	expect_snapshot();
+	expect_map_ok(RESP_GPA, 0, DATA_GPA, 0x1000);
+	expect_cmd_status(CMD_GPA, APPLE_DMA_STATUS_OK);
+	assert_int_equal(process(CMD_GPA), APPLE_DMA_STATUS_OK);
+	assert_ram_expected();
+	assert_dext_has(DATA_GPA, 0x1000);
 }
 
 /* The response array's size depends on the type: 24 bytes MAP, 16 UNMAP. */
@@ -665,6 +706,16 @@ static void test_apple_dma_batch_process_map_crosses_hole(void **state)
 	(void)state;
 	check_map_entry_fails(BLK_A_GPA + BLK_SIZE - 0x100, 0x200, 0,
 			      APPLE_DMA_STATUS_IOERR);
+	assert_int_equal(dext.ncalls, 0);
+}
+
+/* Ours: the device could write what it may read, so read-only RAM is not mapped. */
+static void test_apple_dma_batch_process_map_read_only(void **state)
+{
+	(void)state;
+	ro_lo = DATA_GPA + 0xfff;
+	ro_hi = DATA_GPA + 0x1000;
+	check_map_entry_fails(DATA_GPA, 0x1000, 0, APPLE_DMA_STATUS_IOERR);
 	assert_int_equal(dext.ncalls, 0);
 }
 
@@ -1008,6 +1059,7 @@ int main(void)
 		BATCH_TEST(test_apple_dma_batch_process_cmd_page_outside_ram),
 		BATCH_TEST(test_apple_dma_batch_process_cmd_page_crosses_hole),
 		BATCH_TEST(test_apple_dma_batch_process_cmd_page_wraps),
+		BATCH_TEST(test_apple_dma_batch_process_cmd_page_read_only),
 		BATCH_TEST(test_apple_dma_batch_process_count_zero),
 		BATCH_TEST(test_apple_dma_batch_process_count_above_max),
 		BATCH_TEST(test_apple_dma_batch_process_count_huge),
@@ -1017,6 +1069,8 @@ int main(void)
 		BATCH_TEST(test_apple_dma_batch_process_unknown_type),
 		BATCH_TEST(test_apple_dma_batch_process_req_crosses_hole),
 		BATCH_TEST(test_apple_dma_batch_process_resp_outside_ram),
+		BATCH_TEST(test_apple_dma_batch_process_resp_read_only),
+		BATCH_TEST(test_apple_dma_batch_process_req_read_only_ok),
 		BATCH_TEST(test_apple_dma_batch_process_resp_size_per_type),
 		BATCH_TEST(test_apple_dma_batch_process_req_gpa_overflow),
 		BATCH_TEST(test_apple_dma_batch_process_resp_gpa_overflow),
@@ -1030,6 +1084,7 @@ int main(void)
 		BATCH_TEST(test_apple_dma_batch_process_map_len_zero),
 		BATCH_TEST(test_apple_dma_batch_process_map_flags_nonzero),
 		BATCH_TEST(test_apple_dma_batch_process_map_crosses_hole),
+		BATCH_TEST(test_apple_dma_batch_process_map_read_only),
 		BATCH_TEST(test_apple_dma_batch_process_map_outside_ram),
 		BATCH_TEST(test_apple_dma_batch_process_map_gpa_wraps),
 		BATCH_TEST(test_apple_dma_batch_process_map_register_fails),

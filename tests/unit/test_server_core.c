@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Unit tests of the server's pure parts: the config-space write filter,
- * the guest RAM table and the registration table.
+ * the guest RAM table (with the batch processor on top of it, as the
+ * apple-dma endpoint uses them), the registration table and the log rate
+ * limiter.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,9 +17,12 @@
 
 #include <cmocka.h>
 
+#include "apple-dma/batch.h"
+
 #include "config-filter.h"
 #include "guest-ram.h"
 #include "ram-alias.h"
+#include "ratelimit.h"
 #include "reg-table.h"
 
 static int filter(uint32_t off, const void *data, size_t len, struct config_write_op *ops)
@@ -245,19 +250,19 @@ static void test_guest_ram_lookup_inside_one_region(void **state)
 	static uint8_t low[0xa0000], high[0x100000];
 
 	(void)state;
-	assert_int_equal(guest_ram_add(&ram, 0, sizeof(low), low), 0);
-	assert_int_equal(guest_ram_add(&ram, 0x100000, sizeof(high), high), 0);
-	assert_ptr_equal(guest_ram_lookup(&ram, 0x1000, 16), low + 0x1000);
-	assert_ptr_equal(guest_ram_lookup(&ram, 0x100000, sizeof(high)), high);
+	assert_int_equal(guest_ram_add(&ram, 0, sizeof(low), low, true), 0);
+	assert_int_equal(guest_ram_add(&ram, 0x100000, sizeof(high), high, true), 0);
+	assert_ptr_equal(guest_ram_lookup(&ram, 0x1000, 16, false), low + 0x1000);
+	assert_ptr_equal(guest_ram_lookup(&ram, 0x100000, sizeof(high), false), high);
 	/* Crossing the hole, past the end, wrapping. */
-	assert_null(guest_ram_lookup(&ram, 0x9ff00, 0x200));
-	assert_null(guest_ram_lookup(&ram, 0x1fffff, 2));
-	assert_null(guest_ram_lookup(&ram, UINT64_MAX - 4, 16));
-	assert_null(guest_ram_lookup(&ram, 0xa0000, 1));
+	assert_null(guest_ram_lookup(&ram, 0x9ff00, 0x200, false));
+	assert_null(guest_ram_lookup(&ram, 0x1fffff, 2, false));
+	assert_null(guest_ram_lookup(&ram, UINT64_MAX - 4, 16, false));
+	assert_null(guest_ram_lookup(&ram, 0xa0000, 1, false));
 	/* Overlap refused; removal. */
-	assert_int_equal(guest_ram_add(&ram, 0x90000, 0x20000, low), -EEXIST);
+	assert_int_equal(guest_ram_add(&ram, 0x90000, 0x20000, low, true), -EEXIST);
 	assert_int_equal(guest_ram_remove(&ram, 0, sizeof(low)), 0);
-	assert_null(guest_ram_lookup(&ram, 0x1000, 16));
+	assert_null(guest_ram_lookup(&ram, 0x1000, 16, false));
 	assert_int_equal(guest_ram_remove(&ram, 0, sizeof(low)), -ENOENT);
 }
 
@@ -266,8 +271,208 @@ static void test_guest_ram_region_without_mapping_unreachable(void **state)
 	struct guest_ram ram = { 0 };
 
 	(void)state;
-	assert_int_equal(guest_ram_add(&ram, 0x1000, 0x1000, NULL), 0);
-	assert_null(guest_ram_lookup(&ram, 0x1000, 4));
+	assert_int_equal(guest_ram_add(&ram, 0x1000, 0x1000, NULL, true), 0);
+	assert_null(guest_ram_lookup(&ram, 0x1000, 4, false));
+}
+
+static void test_guest_ram_read_only_region(void **state)
+{
+	struct guest_ram ram = { 0 };
+	static uint8_t rom[0x10000], rw[0x1000];
+
+	(void)state;
+	assert_int_equal(guest_ram_add(&ram, 0xf0000, sizeof(rom), rom, false), 0);
+	assert_int_equal(guest_ram_add(&ram, 0x1000, sizeof(rw), rw, true), 0);
+	assert_ptr_equal(guest_ram_lookup(&ram, 0xf0010, 32, false), rom + 0x10);
+	assert_null(guest_ram_lookup(&ram, 0xf0010, 32, true));
+	assert_ptr_equal(guest_ram_lookup(&ram, 0x1010, 32, true), rw + 0x10);
+}
+
+/*
+ * The endpoint's composition: the batch processor on guest_ram, with
+ * read-only guest RAM mapped PROT_READ as libvfio-user maps it. A store
+ * into it kills the test with SIGSEGV.
+ */
+#define RO_GPA	0xf0000ull
+#define RW_GPA	0x10000ull
+
+static struct guest_ram ro_ram;
+static unsigned int ro_registers;
+
+static void *ro_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len, bool write)
+{
+	return guest_ram_lookup(opaque, gpa, len, write);
+}
+
+static int ro_register(void *opaque, uint64_t key, void *hva, uint64_t len, uint64_t *bus_addr,
+		       uint64_t *bus_len)
+{
+	(void)opaque;
+	(void)hva;
+	ro_registers++;
+	*bus_addr = 0x80000000ull + key;
+	*bus_len = len;
+	return 0;
+}
+
+static int ro_unregister(void *opaque, uint64_t key)
+{
+	(void)opaque;
+	(void)key;
+	return 0;
+}
+
+struct ro_fixture {
+	uint8_t *rw, *ro;
+	size_t page;
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);	/* the tests run little-endian, as the ABI */
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* A MAP command at @cmd with one request at @req and its response at @resp. */
+static uint32_t ro_doorbell(struct ro_fixture *f, uint64_t cmd, uint64_t req, uint64_t resp,
+			    uint64_t map_gpa)
+{
+	const struct apple_dma_batch_env env = {
+		.gpa_to_host = ro_gpa_to_host,
+		.dma_register = ro_register,
+		.dma_unregister = ro_unregister,
+		.opaque = &ro_ram,
+		.max_entries = 16,
+	};
+	uint8_t *c = guest_ram_lookup(&ro_ram, cmd, 32, false);
+	uint8_t *q = guest_ram_lookup(&ro_ram, req, 16, false);
+
+	/* The test writes only what lies in the writable page. */
+	if (c >= f->rw && c < f->rw + f->page) {
+		put32(c + offsetof(struct apple_dma_cmd, type), APPLE_DMA_CMD_MAP);
+		put32(c + offsetof(struct apple_dma_cmd, count), 1);
+		put32(c + offsetof(struct apple_dma_cmd, status), 0xdeadbeef);
+		put64(c + offsetof(struct apple_dma_cmd, req_gpa), req);
+		put64(c + offsetof(struct apple_dma_cmd, resp_gpa), resp);
+	}
+	if (q >= f->rw && q < f->rw + f->page) {
+		put64(q + offsetof(struct apple_dma_map_req, gpa), map_gpa);
+		put32(q + offsetof(struct apple_dma_map_req, len), 64);
+		put32(q + offsetof(struct apple_dma_map_req, flags), 0);
+	}
+	return apple_dma_batch_process(&env, cmd, NULL);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void test_batch_honours_read_only_ram(void **state)
+{
+	struct ro_fixture f = { .page = (size_t)sysconf(_SC_PAGESIZE) };
+	uint8_t *mem, *snapshot;
+
+	(void)state;
+	mem = mmap(NULL, 2 * f.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	f.rw = mem;
+	f.ro = mem + f.page;
+	/* A valid command page and request in the read-only page, as a guest could leave them. */
+	put32(f.ro + offsetof(struct apple_dma_cmd, type), APPLE_DMA_CMD_MAP);
+	put32(f.ro + offsetof(struct apple_dma_cmd, count), 1);
+	put64(f.ro + offsetof(struct apple_dma_cmd, req_gpa), RW_GPA + 0x100);
+	put64(f.ro + offsetof(struct apple_dma_cmd, resp_gpa), RW_GPA + 0x200);
+	put64(f.ro + 0x100 + offsetof(struct apple_dma_map_req, gpa), RW_GPA + 0x800);
+	put32(f.ro + 0x100 + offsetof(struct apple_dma_map_req, len), 64);
+	assert_int_equal(mprotect(f.ro, f.page, PROT_READ), 0);
+	snapshot = malloc(f.page);
+	assert_non_null(snapshot);
+	memcpy(snapshot, f.ro, f.page);
+
+	memset(&ro_ram, 0, sizeof(ro_ram));
+	assert_int_equal(guest_ram_add(&ro_ram, RW_GPA, f.page, f.rw, true), 0);
+	assert_int_equal(guest_ram_add(&ro_ram, RO_GPA, f.page, f.ro, false), 0);
+	ro_registers = 0;
+
+	/* Command page in read-only RAM: INVAL, nothing written (R1). */
+	assert_int_equal(ro_doorbell(&f, RO_GPA, 0, 0, 0), APPLE_DMA_STATUS_INVAL);
+	/* Response array in read-only RAM: INVAL in the command page (R3). */
+	assert_int_equal(ro_doorbell(&f, RW_GPA, RW_GPA + 0x100, RO_GPA + 0x200, RW_GPA + 0x800),
+			 APPLE_DMA_STATUS_INVAL);
+	assert_int_equal(get32(f.rw + offsetof(struct apple_dma_cmd, status)),
+			 APPLE_DMA_STATUS_INVAL);
+	assert_int_equal(ro_registers, 0);
+	/* A map of read-only RAM: the entry fails, nothing registered (R4). */
+	assert_int_equal(ro_doorbell(&f, RW_GPA, RW_GPA + 0x100, RW_GPA + 0x200, RO_GPA + 0x800),
+			 APPLE_DMA_STATUS_IOERR);
+	assert_int_equal(get32(f.rw + 0x200 + offsetof(struct apple_dma_map_resp, status)),
+			 APPLE_DMA_STATUS_IOERR);
+	assert_int_equal(ro_registers, 0);
+	/* Requests may lie in read-only RAM: they are only read. */
+	assert_int_equal(ro_doorbell(&f, RW_GPA, RO_GPA + 0x100, RW_GPA + 0x200, 0),
+			 APPLE_DMA_STATUS_OK);
+	assert_int_equal(ro_registers, 1);
+	assert_memory_equal(f.ro, snapshot, f.page);
+
+	free(snapshot);
+	munmap(mem, 2 * f.page);
+}
+
+static void test_ratelimit_burst_then_window(void **state)
+{
+	struct ratelimit rl = { .interval_ns = 1000, .burst = 3 };
+	uint64_t sup = 99;
+	unsigned int allowed = 0;
+
+	(void)state;
+	for (uint64_t t = 100; t < 100 + 500; t += 5)
+		allowed += ratelimit_allow(&rl, t, &sup);
+	assert_int_equal(allowed, 3);
+	assert_int_equal(rl.suppressed, 97);
+	/* The next window lets one through and reports the dropped run once. */
+	assert_true(ratelimit_allow(&rl, 1100, &sup));
+	assert_int_equal(sup, 97);
+	assert_true(ratelimit_allow(&rl, 1101, &sup));
+	assert_int_equal(sup, 0);
+}
+
+static void test_ratelimit_flood_is_bounded(void **state)
+{
+	struct ratelimit rl = RATELIMIT_DEFAULT;
+	uint64_t sup, total_sup = 0, allowed = 0, n = 1000000;
+
+	(void)state;
+	/* A million messages over 60 s: at most burst per started 5 s window. */
+	for (uint64_t i = 0; i < n; i++) {
+		if (ratelimit_allow(&rl, 1 + i * 60000, &sup)) {
+			allowed++;
+			total_sup += sup;
+		}
+	}
+	assert_true(allowed <= 10 * 13);
+	assert_true(allowed >= 10 * 12);
+	/* Exact accounting: every message is either logged or counted. */
+	assert_int_equal(allowed + total_sup + rl.suppressed, n);
+}
+
+static void test_ratelimit_clock_backwards(void **state)
+{
+	struct ratelimit rl = { .interval_ns = 1000, .burst = 1 };
+	uint64_t sup;
+
+	(void)state;
+	assert_true(ratelimit_allow(&rl, 5000, &sup));
+	assert_false(ratelimit_allow(&rl, 5001, &sup));
+	assert_true(ratelimit_allow(&rl, 10, &sup));
+	assert_int_equal(sup, 1);
 }
 
 static void test_reg_table_add_del_has(void **state)
@@ -352,6 +557,11 @@ int main(void)
 		cmocka_unit_test(test_ram_alias_private_refused),
 		cmocka_unit_test(test_guest_ram_lookup_inside_one_region),
 		cmocka_unit_test(test_guest_ram_region_without_mapping_unreachable),
+		cmocka_unit_test(test_guest_ram_read_only_region),
+		cmocka_unit_test(test_batch_honours_read_only_ram),
+		cmocka_unit_test(test_ratelimit_burst_then_window),
+		cmocka_unit_test(test_ratelimit_flood_is_bounded),
+		cmocka_unit_test(test_ratelimit_clock_backwards),
 		cmocka_unit_test(test_reg_table_add_del_has),
 		cmocka_unit_test(test_reg_table_stress_against_model),
 		cmocka_unit_test(test_reg_table_overlapping),

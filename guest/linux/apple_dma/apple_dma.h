@@ -117,6 +117,7 @@ struct apple_dma_stats {
 	u64 peak_bytes;
 	u64 host_map_errors;
 	u64 host_unmap_errors;
+	u64 status_reads;	/* doorbells completed by reading STATUS */
 };
 
 /**
@@ -130,6 +131,10 @@ struct apple_dma_stats {
  * @regs: BAR0
  * @max_batch: entries per doorbell, <= MAX_ENTRIES
  * @window_shift: 0 or APPLE_DMA_WINDOW_SHIFT_MIN..MAX
+ * @sync_doorbell: a DOORBELL write completes after its batch: the command
+ *	page's status is read instead of STATUS (FEATURES, doorbell_status)
+ * @holds_module: the managed device has a driver, which may still free
+ *	through our ops: a module reference keeps apple_dma loaded
  * @lock: protects everything below it, and the device's command page
  * @by_base: records keyed by base GPA (reuse lookups)
  * @by_bus: LIVE records keyed by bus range (unmap lookups)
@@ -156,6 +161,8 @@ struct apple_dma {
 	void __iomem *regs;
 	u32 max_batch;
 	unsigned int window_shift;
+	bool sync_doorbell;
+	bool holds_module;
 
 	spinlock_t lock;
 	struct rb_root by_base;

@@ -6,8 +6,15 @@
  * the command page, and replaces that device's DMA ops with a
  * per-instance copy of ours. A PCI bus notifier puts them back if a
  * driver bind cleared them (arm64 6.1 clears a device's DMA ops on unbind).
- * Remove restores the original ops first, then unregisters every host
- * mapping that is left, so a reload starts with no stale host keys.
+ *
+ * While the managed device has a driver, that driver may free or unmap
+ * through our ops at any time (dma-direct given our bus addresses would
+ * free unrelated pages): the instance then holds a reference on this
+ * module, so rmmod is refused. Remove (an unbind of apple-dma-pci, or its
+ * removal) first unbinds the managed device's driver, so that it frees
+ * everything through us, then restores the original ops with no driver
+ * bound, then unregisters every host mapping that is left, so a reload
+ * starts with no stale host keys.
  *
  * Load this module before the managed device's driver binds (initramfs or
  * modules-load.d); mappings made before that are not known to us.
@@ -33,6 +40,11 @@ static unsigned int window_shift = 18;
 module_param(window_shift, uint, 0444);
 MODULE_PARM_DESC(window_shift,
 		 "log2 of the shared mapping window (default 18 = 256 KiB, 0 disables, else 14..30)");
+
+static char *doorbell_status = "auto";
+module_param(doorbell_status, charp, 0444);
+MODULE_PARM_DESC(doorbell_status,
+		 "How a doorbell completes: auto (read STATUS unless FEATURES promises synchronous doorbells), always (read STATUS), never (read only the command page, as guests written for the reference platform do; a test mode)");
 
 static struct dentry *apple_dma_debugfs_root;
 
@@ -61,6 +73,7 @@ static const struct {
 	APPLE_DMA_STAT(peak_bytes),
 	APPLE_DMA_STAT(host_map_errors),
 	APPLE_DMA_STAT(host_unmap_errors),
+	APPLE_DMA_STAT(status_reads),
 };
 
 static int apple_dma_stats_show(struct seq_file *m, void *unused)
@@ -92,9 +105,24 @@ static void apple_dma_debugfs_init(struct apple_dma *ad)
 	debugfs_create_file("mappings", 0444, ad->debugfs, ad,
 			    &apple_dma_mappings_fops);
 	debugfs_create_u32("max_batch", 0444, ad->debugfs, &ad->max_batch);
+	debugfs_create_bool("sync_doorbell", 0444, ad->debugfs, &ad->sync_doorbell);
 }
 
 /* ---- ops install / restore ------------------------------------------------- */
+
+/* Managed device lock held. A failure only means we are being unloaded. */
+static void apple_dma_hold_module(struct apple_dma *ad)
+{
+	if (!ad->holds_module)
+		ad->holds_module = try_module_get(THIS_MODULE);
+}
+
+static void apple_dma_drop_module(struct apple_dma *ad)
+{
+	if (ad->holds_module)
+		module_put(THIS_MODULE);
+	ad->holds_module = false;
+}
 
 /*
  * Runs (process context, bus notifier chain) after the bus has configured
@@ -108,9 +136,19 @@ static int apple_dma_bus_notify(struct notifier_block *nb,
 	struct device *dev = data;
 	const struct dma_map_ops *cur;
 
-	if (action != BUS_NOTIFY_BIND_DRIVER || dev != &ad->managed->dev)
+	/* All three run under the managed device's lock. */
+	if (dev != &ad->managed->dev)
+		return NOTIFY_DONE;
+	if (action == BUS_NOTIFY_UNBOUND_DRIVER ||
+	    action == BUS_NOTIFY_DRIVER_NOT_BOUND) {
+		apple_dma_drop_module(ad);
+		return NOTIFY_OK;
+	}
+	if (action != BUS_NOTIFY_BIND_DRIVER || READ_ONCE(ad->dying))
 		return NOTIFY_DONE;
 
+	/* From before the driver's probe: it may map during probe. */
+	apple_dma_hold_module(ad);
 	cur = get_dma_ops(dev);
 	if (cur == &ad->ops)
 		return NOTIFY_OK;
@@ -124,26 +162,45 @@ static int apple_dma_bus_notify(struct notifier_block *nb,
 	return NOTIFY_OK;
 }
 
+/* Notifier registered: a bind from now on is seen by it. */
 static void apple_dma_install_ops(struct apple_dma *ad)
 {
 	struct device *dev = &ad->managed->dev;
 
+	device_lock(dev);
 	WRITE_ONCE(ad->orig, get_dma_ops(dev));
 	set_dma_ops(dev, &ad->ops);
+	if (dev->driver)
+		apple_dma_hold_module(ad);
+	device_unlock(dev);
 }
 
 /*
- * After this no op runs on @ad any more: new calls see the original ops
- * (or the dying flag), running ones have dropped their use count, and the
- * last of them has left its RCU read section.
+ * After this no op runs on @ad any more: the managed device has no driver
+ * (its driver was unbound first, so it freed through us), new calls see
+ * the original ops (or the dying flag), running ones have dropped their
+ * use count, and the last of them has left its RCU read section.
  */
 static void apple_dma_restore_ops(struct apple_dma *ad)
 {
 	struct device *dev = &ad->managed->dev;
 
+	/* The ops change with the device lock held and no driver bound. */
+	for (;;) {
+		device_lock(dev);
+		if (!dev->driver)
+			break;
+		dev_warn(&ad->pdev->dev,
+			 "unbinding %s from %s first: its DMA goes through us\n",
+			 pci_name(ad->managed), dev->driver->name);
+		device_unlock(dev);
+		device_release_driver(dev);
+	}
 	WRITE_ONCE(ad->dying, true);
 	if (get_dma_ops(dev) == &ad->ops)
 		set_dma_ops(dev, READ_ONCE(ad->orig));
+	apple_dma_drop_module(ad);
+	device_unlock(dev);
 	synchronize_rcu();
 	wait_event(ad->drain_wq, !atomic_read(&ad->users));
 	synchronize_rcu();
@@ -213,9 +270,16 @@ static struct pci_dev *apple_dma_find_managed(struct pci_dev *pdev, u32 bdf)
 
 static int apple_dma_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	u32 version, max_entries, bdf;
+	u32 version, max_entries, bdf, features;
 	struct apple_dma *ad;
 	int ret;
+
+	if (strcmp(doorbell_status, "auto") && strcmp(doorbell_status, "always") &&
+	    strcmp(doorbell_status, "never")) {
+		dev_err(&pdev->dev, "doorbell_status=%s: use auto, always or never\n",
+			doorbell_status);
+		return -EINVAL;
+	}
 
 	if (window_shift && (window_shift < APPLE_DMA_WINDOW_SHIFT_MIN ||
 			     window_shift > APPLE_DMA_WINDOW_SHIFT_MAX)) {
@@ -267,6 +331,13 @@ static int apple_dma_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ad->max_batch = clamp_t(u32, max_batch, 1,
 				min_t(u32, max_entries, APPLE_DMA_MAX_BATCH));
 
+	/* FEATURES reads 0 on devices that promise nothing (the reference). */
+	features = readl(ad->regs + APPLE_DMA_REG_FEATURES);
+	if (!strcmp(doorbell_status, "auto"))
+		ad->sync_doorbell = features & APPLE_DMA_FEATURE_SYNC_DOORBELL;
+	else
+		ad->sync_doorbell = !strcmp(doorbell_status, "never");
+
 	bdf = readl(ad->regs + APPLE_DMA_REG_MANAGED_BDF) & 0xffff;
 	ad->managed = apple_dma_find_managed(pdev, bdf);
 	if (!ad->managed) {
@@ -295,9 +366,10 @@ static int apple_dma_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	apple_dma_install_ops(ad);
 
 	dev_info(&pdev->dev,
-		 "managing DMA for %s: %u entries per doorbell (device max %u), window %s%u\n",
+		 "managing DMA for %s: %u entries per doorbell (device max %u), window %s%u, %s doorbells (features %#x)\n",
 		 pci_name(ad->managed), ad->max_batch, max_entries,
-		 ad->window_shift ? "2^" : "", ad->window_shift);
+		 ad->window_shift ? "2^" : "", ad->window_shift,
+		 ad->sync_doorbell ? "synchronous" : "posted", features);
 	return 0;
 
 err_debugfs:
@@ -322,14 +394,9 @@ static void apple_dma_remove(struct pci_dev *pdev)
 {
 	struct apple_dma *ad = pci_get_drvdata(pdev);
 
-	bus_unregister_notifier(&pci_bus_type, &ad->nb);
 	apple_dma_restore_ops(ad);
+	bus_unregister_notifier(&pci_bus_type, &ad->nb);
 
-	if (ad->managed->dev.driver && ad->stats.live_mappings)
-		dev_warn(&pdev->dev,
-			 "%s (driver %s) still has %llu live mappings; they are unmapped now\n",
-			 pci_name(ad->managed), ad->managed->dev.driver->name,
-			 ad->stats.live_mappings);
 	apple_dma_unmap_all(ad);
 
 	debugfs_remove_recursive(ad->debugfs);

@@ -4,7 +4,9 @@
  *
  * Every function here may run in atomic context: the instance lock is a
  * spinlock taken with irqsave, records come from a slab cache with
- * GFP_ATOMIC, and the doorbell is a posted MMIO write followed by a read.
+ * GFP_ATOMIC, and the doorbell is an MMIO write followed by a read (of
+ * STATUS, or of the command page when the device promises synchronous
+ * doorbells).
  *
  * Ordering rule: a record is allocated and inserted (PENDING) before the
  * host is asked to map its range, so no allocation failure can leave a
@@ -323,11 +325,21 @@ static int doorbell(struct apple_dma *ad, u32 type, u32 count)
 	/* The device reads the command page and arrays on the doorbell. */
 	wmb();
 	writel(1, ad->regs + APPLE_DMA_REG_DOORBELL);
-	/*
-	 * The doorbell write may be posted (vfio-user); this read cannot
-	 * complete before the batch has been processed.
-	 */
-	status = readl(ad->regs + APPLE_DMA_REG_STATUS);
+	if (ad->sync_doorbell) {
+		/*
+		 * The write completed after the batch (FEATURES): the status is
+		 * in the command page. The barrier keeps the loads after it.
+		 */
+		mb();
+		status = le32_to_cpu(READ_ONCE(cmd->status));
+	} else {
+		/*
+		 * The doorbell write may be posted (vfio-user); this read
+		 * cannot complete before the batch has been processed.
+		 */
+		status = readl(ad->regs + APPLE_DMA_REG_STATUS);
+		s->status_reads++;
+	}
 	/* Responses are read only after the status. */
 	rmb();
 

@@ -1181,6 +1181,7 @@ static int dt_exec(struct dt_dev *dt, char *line)
 	} else if (!strcmp(argv[0], "release") && argc == 1) {
 		dt_res(&c, "released %zu\n", dt->held_n);
 		dt_release_held(dt);
+		ret = 0;
 	} else {
 		goto bad;
 	}

@@ -26,7 +26,10 @@
  *
  * Module parameters: ram_end (GPA just past the end of guest RAM, 0 =
  * detect from the System RAM resources rounded up to 2 MiB), mmio_gpa (a
- * GPA in an MMIO hole, 0 = 0xfee00000 on x86, 0x08000000 on arm64).
+ * GPA in an MMIO hole, 0 = 0xfee00000 on x86, 0x08000000 on arm64),
+ * rom_gpa (a GPA of read-only guest RAM that QEMU shares with the device:
+ * default 0xf0000 on x86, the BIOS area q35 leaves read-only; none on arm64,
+ * where the *_rom cases fail).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -56,6 +59,10 @@
 static unsigned long ram_end;
 module_param(ram_end, ulong, 0444);
 MODULE_PARM_DESC(ram_end, "GPA just past the end of guest RAM (0 = detect)");
+
+static unsigned long rom_gpa = IS_ENABLED(CONFIG_X86) ? 0xf0000 : 0;
+module_param(rom_gpa, ulong, 0444);
+MODULE_PARM_DESC(rom_gpa, "A GPA of read-only guest RAM (0 = none)");
 
 static unsigned long mmio_gpa;
 module_param(mmio_gpa, ulong, 0444);
@@ -728,13 +735,92 @@ static int hg_case_valid(struct hg_ctx *c)
 	return 0;
 }
 
+/*
+ * @n doorbells with CMD_GPA 0 and @n 2-byte BAR0 reads: guest errors the
+ * host logs, a flood its log must survive. Only STATUS is checked.
+ */
+static int hg_case_flood(struct hg_ctx *c, u32 n)
+{
+	struct hg_dev *hg = c->hg;
+	u32 i, bad = 0;
+
+	writel(0, hg->regs + APPLE_DMA_REG_CMD_GPA_LO);
+	writel(0, hg->regs + APPLE_DMA_REG_CMD_GPA_HI);
+	hg->cmd_gpa_set = true;
+	for (i = 0; i < n; i++) {
+		writel(1, hg->regs + APPLE_DMA_REG_DOORBELL);
+		if (readl(hg->regs + APPLE_DMA_REG_STATUS) != APPLE_DMA_STATUS_INVAL)
+			bad++;
+		(void)readw(hg->regs + APPLE_DMA_REG_VERSION + 2);
+		cond_resched();
+	}
+	hg_res(c, "flood %u\n", n);
+	if (bad)
+		hg_fail(c, "%u of %u doorbells without CMD_GPA not INVAL", bad, n);
+	c->reg_status = readl(hg->regs + APPLE_DMA_REG_STATUS);
+	return 0;
+}
+
+/*
+ * A guest written for the reference platform: ring, then read only guest
+ * RAM (never STATUS). With FEATURES' SYNC_DOORBELL the batch must be done
+ * when the DOORBELL write returns: 50 map+unmap round trips, each checked
+ * from the command page and the response alone.
+ */
+static int hg_case_sync(struct hg_ctx *c)
+{
+	struct hg_dev *hg = c->hg;
+	u32 features = readl(hg->regs + APPLE_DMA_REG_FEATURES);
+	u64 gpa = hg_data_gpa(hg, 6);
+	u32 i, stale = 0, st;
+	__le32 rst;
+
+	hg_res(c, "features %#x\n", features);
+	if (!(features & APPLE_DMA_FEATURE_SYNC_DOORBELL)) {
+		hg_fail(c, "FEATURES %#x does not promise synchronous doorbells", features);
+		return 0;
+	}
+	writel(lower_32_bits(hg_gpa(hg, hg->cmd_off)), hg->regs + APPLE_DMA_REG_CMD_GPA_LO);
+	writel(upper_32_bits(hg_gpa(hg, hg->cmd_off)), hg->regs + APPLE_DMA_REG_CMD_GPA_HI);
+	hg->cmd_gpa_set = true;
+	for (i = 0; i < 100; i++) {
+		struct hg_batch b;
+		bool map = !(i & 1);
+
+		hg_batch_init(hg, &b, map ? APPLE_DMA_CMD_MAP : APPLE_DMA_CMD_UNMAP, 1);
+		hg_prepare(hg, &b);
+		if (map)
+			hg_set_map(hg, 0, gpa, PAGE_SIZE, 0);
+		else
+			hg_set_unmap(hg, 0, gpa, PAGE_SIZE);
+		wmb();
+		writel(1, hg->regs + APPLE_DMA_REG_DOORBELL);
+		mb();
+		st = le32_to_cpu(READ_ONCE(hg_cmd(hg)->status));
+		rst = map ? READ_ONCE(hg_map_resp(hg, 0)->status) :
+			    READ_ONCE(hg_unmap_resp(hg, 0)->status);
+		if (st != APPLE_DMA_STATUS_OK || le32_to_cpu(rst) != APPLE_DMA_STATUS_OK)
+			stale++;
+		/* Whatever the guest saw, leave nothing mapped behind. */
+		if (readl(hg->regs + APPLE_DMA_REG_STATUS) != APPLE_DMA_STATUS_OK)
+			hg_fail(c, "round trip %u: STATUS not OK", i);
+	}
+	hg_res(c, "stale %u of 100\n", stale);
+	if (stale)
+		hg_fail(c, "%u of 100 doorbells not complete when the write returned", stale);
+	c->reg_status = readl(hg->regs + APPLE_DMA_REG_STATUS);
+	c->cmd_status = le32_to_cpu(hg_cmd(hg)->status);
+	return 0;
+}
+
 static int hg_case_info(struct hg_ctx *c)
 {
 	struct hg_dev *hg = c->hg;
 
-	hg_res(c, "version %u\nmax_entries %u\nmanaged_bdf %#x\n",
+	hg_res(c, "version %u\nmax_entries %u\nmanaged_bdf %#x\nfeatures %#x\nrom_gpa %#lx\n",
 	       readl(hg->regs + APPLE_DMA_REG_VERSION), hg->max_entries,
-	       readl(hg->regs + APPLE_DMA_REG_MANAGED_BDF));
+	       readl(hg->regs + APPLE_DMA_REG_MANAGED_BDF),
+	       readl(hg->regs + APPLE_DMA_REG_FEATURES), rom_gpa);
 	hg_res(c, "ram_end %#llx\nmmio_gpa %#llx\n", hg->ram_end, hg->mmio_gpa);
 	hg_res(c, "arena_gpa %#llx\narena_size %zu\n", hg->arena_gpa,
 	       hg->arena_size);
@@ -835,6 +921,23 @@ static int hg_run_named(struct hg_ctx *c, const char *name)
 		return hg_case_cmd_at(c, hg->mmio_gpa);
 	if (IS("valid"))
 		return hg_case_valid(c);
+	if (IS("flood"))
+		return hg_case_flood(c, 2000);
+	if (IS("sync"))
+		return hg_case_sync(c);
+	if (IS("cmd_rom") || IS("resp_rom") || IS("map_rom")) {
+		/* The device must never write read-only RAM (the server would die). */
+		if (!rom_gpa) {
+			hg_fail(c, "no read-only RAM known on this machine (rom_gpa)");
+			return 0;
+		}
+		if (IS("cmd_rom"))
+			return hg_case_cmd_at(c, rom_gpa);
+		if (IS("resp_rom"))
+			return hg_case_resp_at(c, rom_gpa);
+		return hg_case_map_bad(c, rom_gpa, PAGE_SIZE, 0,
+				       APPLE_DMA_STATUS_IOERR);
+	}
 #undef IS
 	return -EINVAL;
 }
@@ -846,7 +949,8 @@ static const char * const hg_case_names[] = {
 	"resp_wrap", "resp_overlap_cmd", "req_overlap_cmd", "req_overlap_resp",
 	"resp_overlap_req", "map_len0", "map_huge", "map_flags", "map_not_ram",
 	"map_straddle", "map_dup", "unmap_unknown", "unmap_twice", "cmd_far",
-	"cmd_straddle", "cmd_mmio", "valid",
+	"cmd_straddle", "cmd_mmio", "valid", "flood", "sync", "cmd_rom",
+	"resp_rom", "map_rom",
 };
 
 static int hg_case_list(struct hg_ctx *c)

@@ -24,6 +24,7 @@ check apple_dma_version test "$(reg 0x00)" = 2
 check apple_dma_max_entries test "$(reg 0x08)" = "$MAX_ENTRIES"
 check apple_dma_managed_bdf test "$(reg 0x04)" = "$PT_MANAGED_BDF"
 check apple_dma_status_idle test "$(reg 0x0c)" = 0
+check apple_dma_features_sync_doorbell test "$(reg 0x1c)" = 1
 devmem $((bar + 0x00)) 32 7
 check apple_dma_version_read_only test "$(reg 0x00)" = 2
 # A doorbell before CMD_GPA is set: INVAL, and the device keeps serving.
@@ -54,6 +55,8 @@ rmmod dmatest_guest
 check apple_dma_load insmod /lib/modules/apple_dma.ko
 stats=$(ls /sys/kernel/debug/apple_dma/*/stats 2>/dev/null | head -n 1)
 check apple_dma_stats_file test -r "$stats"
+# FEATURES promises synchronous doorbells: apple_dma never reads STATUS.
+check apple_dma_sync_doorbell grep -qx Y "$(dirname "$stats")/sync_doorbell"
 insmod /lib/modules/dmatest_guest.ko
 
 dt() {
@@ -93,6 +96,7 @@ check exhaust_recovered grep -q '^recovered 1' "$DT/result"
 check counters_batched sh -c "awk '/^max_entries_per_doorbell/ { exit !(\$2 > 1) }' $stats"
 check counters_window_hits sh -c "awk '/^window_hits/ { exit !(\$2 > 0) }' $stats"
 check counters_no_unknown_unmaps sh -c "awk '/^unmap_unknown/ { exit !(\$2 == 0) }' $stats"
+check counters_no_status_reads sh -c "awk '/^status_reads/ { exit !(\$2 == 0) }' $stats"
 echo "STATS $(tr '\n' ' ' < "$stats")"
 
 # ---- the driver rebinds while apple_dma stays loaded -------------------------
@@ -103,13 +107,37 @@ echo "0000:$PT_BDF" > /sys/bus/pci/drivers/dmatest_guest/bind
 check copy_after_rebind dt copy 65536 1 2 single seed=$RANDOM
 check sg_after_rebind dt sg 32 5000 seed=$RANDOM
 
+# ---- apple_dma cannot go while the managed device's driver may free through it
+# (dma-direct would free unrelated pages with our bus addresses)
+check unload_refused_while_driver_bound sh -c "! rmmod apple_dma 2>/dev/null"
+check copy_after_refused_unload dt copy 65536 3 5 single seed=$RANDOM
+# Unbinding apple-dma-pci unbinds the managed device's driver first.
+echo "0000:$DMA_BDF" > /sys/bus/pci/drivers/apple_dma/unbind
+check unbind_unbound_managed_driver test ! -e "$PT/driver"
+check unbind_zero_mappings test "$(kv mappings "$(hostq status)")" = 0
+echo "0000:$DMA_BDF" > /sys/bus/pci/drivers/apple_dma/bind
+echo "0000:$PT_BDF" > /sys/bus/pci/drivers/dmatest_guest/bind
+check copy_after_apple_dma_rebind dt copy 65536 7 9 single seed=$RANDOM
+
 # ---- unload leaves nothing behind in the DART; reload works ------------------
 rmmod dmatest_guest
 check apple_dma_unload rmmod apple_dma
 check unload_zero_mappings test "$(kv mappings "$(hostq status)")" = 0
-check apple_dma_reload insmod /lib/modules/apple_dma.ko
+# Reloaded as a guest written for the reference platform: it never reads
+# STATUS, only the command page; every result must still be right and no
+# registration may leak.
+check apple_dma_reload insmod /lib/modules/apple_dma.ko doorbell_status=never
 insmod /lib/modules/dmatest_guest.ko
 check copy_after_reload dt copy 100000 12 34 single seed=$RANDOM
+for size in 1 4097 262145; do
+	check "never_status_copy_$size" dt copy "$size" $((RANDOM % 4096)) $((RANDOM % 4096)) single seed=$RANDOM
+done
+check never_status_sg_64 dt sg 64 $((512 + RANDOM % 70000)) seed=$RANDOM
+check never_status_exhaust dt exhaust $((MAPPING_LIMIT + 100)) 4096
+check never_status_exhaust_recovered grep -q '^recovered 1' "$DT/result"
+stats=$(ls /sys/kernel/debug/apple_dma/*/stats 2>/dev/null | head -n 1)
+check never_status_no_status_reads sh -c "awk '/^status_reads/ { exit !(\$2 == 0) }' $stats"
+check never_status_no_unknown_unmaps sh -c "awk '/^unmap_unknown/ { exit !(\$2 == 0) }' $stats"
 rmmod dmatest_guest
 rmmod apple_dma
 check reload_unload_zero_mappings test "$(kv mappings "$(hostq status)")" = 0

@@ -2,8 +2,11 @@
 # Fault suite: the host takes a process away while the guest works.
 #   FAULT=dextd   dextd dies during NVMe I/O: the guest gets I/O errors in
 #                 bounded time, nothing hangs, modules still unload
-#   FAULT=server  the server dies: dextd has released every mapping and the
-#                 claim by the time the host answers
+#   FAULT=server  dextd stops answering (SIGSTOP) longer than the server's
+#                 --dext-timeout: the server declares the link lost and ends
+#                 its session, so dextd (resumed) holds no mapping and no
+#                 claim while the guest runs on; then the server dies:
+#                 dextd has released everything by the time the host answers
 #   FAULT=qemu    QEMU dies holding DART mappings (the host checks the rest)
 #   FAULT=none    a short verified run (after a dextd restart)
 . /lib.sh
@@ -47,6 +50,17 @@ server)
 	insmod /lib/modules/dmatest_guest.ko 2>/dev/null
 	check dmatest_hold sh -c "echo 'hold 32 4096' > /sys/kernel/debug/dmatest/cmd"
 	check mappings_live test "$(kv mappings "$(hostq status)")" -gt 0
+	check dextd_stopped test "$(hostq stop-dextd)" = stopped=dextd
+	# The whole config space: some of it is read from the device, i.e. the dext,
+	# which does not answer: the server's call times out and the link is lost.
+	dd if=/sys/bus/pci/devices/0000:00:05.0/config bs=256 count=1 of=/dev/null 2>/dev/null
+	st=$(hostq cont-dextd)
+	echo "AFTER-LINK-LOSS $st"
+	check lost_link_released_mappings test "$(kv mappings "$st")" = 0
+	check lost_link_released_claim test "$(kv claims "$st")" = 0
+	check lost_link_no_clients test "$(kv clients "$st")" = 0
+	check guest_survives_lost_link sh -c "echo release > /sys/kernel/debug/dmatest/cmd"
+	check no_kernel_warnings_after_loss sh -c "! dmesg | grep -E 'WARNING:|BUG:|Oops|Kernel panic|Call Trace'"
 	st=$(hostq kill-server)
 	echo "AFTER-SERVER-KILL $st"
 	check dext_released_mappings test "$(kv mappings "$st")" = 0

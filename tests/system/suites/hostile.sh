@@ -83,6 +83,30 @@ check map_duplicate_key_entry_ioerr hg map_dup $IOERR
 check unmap_unknown_id_ioerr hg unmap_unknown $IOERR
 check unmap_twice_ioerr hg unmap_twice $IOERR
 
+# Read-only guest RAM (x86: the BIOS area q35 leaves read-only), which the
+# server maps read-only: never written, never registered (docs/security.md).
+if [ -n "${ROM_GPA:-}" ]; then
+	check cmd_page_in_read_only_ram hg cmd_rom $INVAL
+	check resp_in_read_only_ram hg resp_rom $INVAL
+	check map_of_read_only_ram_refused hg map_rom $IOERR
+fi
+
+# Synchronous doorbells: a guest that never reads STATUS sees every batch done.
+check features_sync_doorbell sh -c "echo info > $H/cmd && grep -qx 'features 0x1' $H/result"
+check sync_doorbell_without_status_read hg sync $OK
+
+# A flood of guest errors: counted exactly, logged within the rate limits
+# (10 lines + 1 "suppressed" line per 5 s per message site).
+st0=$(hostq server-stats)
+t0=$(awk '{ printf "%d", $1 }' /proc/uptime)
+check flood_of_guest_errors hg flood $INVAL
+t1=$(awk '{ printf "%d", $1 }' /proc/uptime)
+st=$(hostq server-stats)
+echo "FLOOD $((t1 - t0)) s: before $st0, after $st"
+check flood_counted_exactly test \
+	"$(( $(kv inval "$st") - $(kv inval "$st0") )):$(( $(kv bad_accesses "$st") - $(kv bad_accesses "$st0") ))" = 2000:2000
+check flood_log_bounded test $(( $(kv lines "$st") - $(kv lines "$st0") )) -le $(( 3 * 11 * ((t1 - t0) / 5 + 2) + 10 ))
+
 # The host still serves a correct guest, and nothing was leaked.
 check host_still_serving hg valid $OK
 check host_still_serving_again hg valid $OK
