@@ -20,7 +20,7 @@ static bool nvme_cq_full(const struct nvme_cq *cq)
 }
 
 /* The next SQ with a command to run and room in its CQ, round-robin. fn->lock held. */
-static int nvme_next_sq(struct nvme_ctrl *n)
+int nvme_next_sq(struct nvme_ctrl *n)
 {
 	unsigned int nq = n->ioqs + 1;
 
@@ -39,7 +39,7 @@ static int nvme_next_sq(struct nvme_ctrl *n)
 }
 
 /* Fetches, runs and completes one command of SQ qid. Entered and left with fn->lock held. */
-static void nvme_process(struct nvme_ctrl *n, unsigned int qid)
+void nvme_process(struct nvme_ctrl *n, unsigned int qid)
 {
 	struct dext_function *fn = n->fn;
 	struct nvme_sq *sq = &n->sq[qid];

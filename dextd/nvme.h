@@ -166,7 +166,14 @@ void nvme_io(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool wce, struct n
 void nvme_admin(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t gen,
 		struct nvme_result *res);
 
-/* nvme-queue.c */
+/*
+ * nvme-queue.c: the worker, and its two steps, which fuzz/fuzz_nvme_cmd.c
+ * drives synchronously with the worker stopped. fn->lock held for both:
+ * the next SQ with a command and room in its CQ (-1: none), and running
+ * one command of it.
+ */
 void *nvme_worker(void *arg);
+int nvme_next_sq(struct nvme_ctrl *n);
+void nvme_process(struct nvme_ctrl *n, unsigned int qid);
 
 #endif /* DEXTD_NVME_H */

@@ -6,8 +6,11 @@
  * split into records [u8 len][len bytes], each one datagram from one
  * client connection, decoded and, when it is a CALL or CONTROL message,
  * handled by the real dext_handle_request() of an in-process dextd (no
- * sockets: one dmatest function at 00:03.0, created once, and a fake
- * connection with pid = getpid()).
+ * sockets: a dmatest function at 00:03.0 and an NVMe controller at
+ * 00:04.0, created once, and a fake connection with pid = getpid()). The
+ * NVMe worker is stopped (fuzz-nvme.h): registers and doorbells are
+ * reached through the selectors, commands do not run (fuzz_nvme_cmd runs
+ * them).
  *
  * Checked (abort on violation):
  *  - dext_msg_decode() fails with -EPROTO, or its message re-encodes
@@ -18,10 +21,10 @@
  *    request accepts, and an fd only for DEXT_CTL_MAP_MEMORY; on failure
  *    no fd; the reply built from it decodes again;
  *  - ASan/UBSan: no memory error anywhere in methods.c, function.c, the
- *    dmatest model or the DART.
+ *    dmatest and NVMe models or the DART.
  * At the end of each input the connection is released
- * (dext_conn_release()), the function is reset and its config space and
- * "terminated" flag are restored, so inputs do not depend on each other.
+ * (dext_conn_release()), the functions are reset and their config space
+ * and "terminated" flag are restored, so inputs do not depend on each other.
  *
  * Harness-specific rewrite: RegisterDMARegion's VA is redirected into a
  * harness-owned arena (VA 0 kept, size clamped to the arena), because the
@@ -44,12 +47,13 @@
 #include "function.h"
 #include "server.h"
 #include "fuzz-util.h"
+#include "fuzz-nvme.h"
 
 #define ARENA_SIZE	(256u * 1024)
 
 static struct dextd *daemon_;
-static struct dext_function *fn0;
-static uint8_t config0[DEXT_CONFIG_SPACE_SIZE];
+static struct dext_function *fns[2];	/* dmatest 00:03.0, nvme 00:04.0 */
+static uint8_t configs[2][DEXT_CONFIG_SPACE_SIZE];
 static uint8_t arena[ARENA_SIZE] __attribute__((aligned(16384)));
 static uint64_t next_conn_id = 1;
 
@@ -69,10 +73,13 @@ static void setup_once(void)
 	pthread_sigmask(SIG_UNBLOCK, &mask, NULL);
 	dart_config_defaults(&dc);
 	dc.seed = 1;
-	fn0 = dmatest_create(0, 3, 0, &dc, NULL);
-	FUZZ_CHECK(fn0);
-	FUZZ_CHECK(dextd_add_function(daemon_, fn0) == 0);
-	memcpy(config0, fn0->config, sizeof(config0));
+	fns[0] = dmatest_create(0, 3, 0, &dc, NULL);
+	FUZZ_CHECK(fns[0]);
+	fns[1] = fuzz_nvme_create(0, 4, &dc);
+	for (unsigned int i = 0; i < 2; i++) {
+		FUZZ_CHECK(dextd_add_function(daemon_, fns[i]) == 0);
+		memcpy(configs[i], fns[i]->config, sizeof(configs[i]));
+	}
 }
 
 static void check_roundtrip(const uint8_t *buf, size_t len, const struct dext_msg *msg)
@@ -180,11 +187,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	dext_conn_release(&conn);
 	FUZZ_CHECK(conn.fn == NULL && !conn.claimed && conn.dma_buffer.mem == NULL);
-	pthread_mutex_lock(&fn0->lock);
-	fn_reset(fn0);
-	memcpy(fn0->config, config0, sizeof(config0));
-	pthread_mutex_unlock(&fn0->lock);
-	fn0->terminated = false;
-	FUZZ_CHECK(fn0->claims == 0 && fn0->irq_owner == NULL);
+	for (unsigned int i = 0; i < 2; i++) {
+		struct dext_function *fn = fns[i];
+
+		pthread_mutex_lock(&fn->lock);
+		fn_reset(fn);
+		memcpy(fn->config, configs[i], sizeof(configs[i]));
+		pthread_mutex_unlock(&fn->lock);
+		fn->terminated = false;
+		FUZZ_CHECK(fn->claims == 0 && fn->irq_owner == NULL);
+	}
 	return 0;
 }

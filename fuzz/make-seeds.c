@@ -2,12 +2,13 @@
 /*
  * Writes the seed corpora of the fuzz targets:
  *   make-seeds DIR   ->  DIR/fuzz_apple_dma_batch/..., DIR/fuzz_dext_msg/...,
- *                        DIR/fuzz_dart_ops/...
+ *                        DIR/fuzz_dart_ops/..., DIR/fuzz_nvme_cmd/...
  * The output is committed in fuzz/corpus/; rerun after an input format
  * change (see docs/fuzzing.md). Input formats: the comment at the top of
  * each fuzz_*.c.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,28 @@ static void seeds_msg(void)
 	CALL(&b, DEXT_SEL_GET_IDENTITY, 6);
 	write_seed(t, "dma-terminate", &b);
 
+	/* The NVMe controller at 00:04.0: registers, enable, a doorbell, reset. */
+	memset(&b, 0, sizeof(b));
+	CTL(&b, DEXT_CTL_HELLO, 2, DEXT_WIRE_VERSION);
+	CTL(&b, DEXT_CTL_OPEN, 0, 0, 4, 0);
+	CALL(&b, DEXT_SEL_GET_IDENTITY, 6);
+	CALL(&b, DEXT_SEL_GET_BAR_INFO, 3, 0);
+	CALL(&b, DEXT_SEL_GET_BAR_INFO, 3, 4);
+	CALL(&b, DEXT_SEL_CLAIM, 0);
+	CALL(&b, DEXT_SEL_REGISTER_DMA_REGION, 3, 1, 0x4000, 0x8000);
+	CALL(&b, DEXT_SEL_MMIO_READ, 1, 0, 0x00, 8);
+	CALL(&b, DEXT_SEL_MMIO_WRITE, 0, 0, 0x24, 4, 0x000f000f);
+	CALL(&b, DEXT_SEL_MMIO_WRITE, 0, 0, 0x28, 8, 0x4000);
+	CALL(&b, DEXT_SEL_MMIO_WRITE, 0, 0, 0x30, 8, 0x5000);
+	CALL(&b, DEXT_SEL_MMIO_WRITE, 0, 0, 0x14, 4, 0x00460001);
+	CALL(&b, DEXT_SEL_MMIO_READ, 1, 0, 0x1c, 4);
+	CALL(&b, DEXT_SEL_MMIO_WRITE, 0, 0, 0x1000, 4, 1);
+	CALL(&b, DEXT_SEL_MMIO_WRITE, 0, 0, 0x16, 2, 0x4000);
+	CALL(&b, DEXT_SEL_MMIO_READ, 1, 4, 0x2000, 8);
+	CALL(&b, DEXT_SEL_RESET_DEVICE, 0);
+	CALL(&b, DEXT_SEL_MMIO_READ, 1, 0, 0x14, 4);
+	write_seed(t, "nvme", &b);
+
 	/* Malformed: bad type, size mismatch, too many scalars, bad flags. */
 	memset(&b, 0, sizeof(b));
 	msg(&b, 9, 0, 0, 0, NULL);
@@ -364,6 +387,203 @@ static void seeds_dart(void)
 	write_seed(t, "max-mappings", &b);
 }
 
+/* ---- fuzz_nvme_cmd ---- */
+
+enum { N_MAP, N_UNMAP, N_POKE, N_POKE_IOVA, N_CMD, N_MMIO, N_STEP, N_BME };
+
+#define N_ADMIN		1
+#define N_PRP1		2
+#define N_PRP2		4
+#define N_WHOLE		0x40000u	/* the harness's arena */
+
+struct sqe {
+	uint8_t opcode;
+	uint32_t nsid;
+	uint64_t prp1, prp2;
+	uint32_t cdw10, cdw11, cdw12;
+};
+
+static void n_map(struct buf *b, unsigned int key, uint32_t off, uint32_t size)
+{
+	append(b, N_MAP, 1);
+	append(b, key, 1);
+	append(b, off, 4);
+	append(b, size - 1, 4);		/* the harness takes size % room + 1 */
+}
+
+static void n_unmap(struct buf *b, unsigned int key)
+{
+	append(b, N_UNMAP, 1);
+	append(b, key, 1);
+}
+
+static void n_poke_iova(struct buf *b, uint32_t off, unsigned int key, uint32_t delta)
+{
+	append(b, N_POKE_IOVA, 1);
+	append(b, off, 4);
+	append(b, key, 1);
+	append(b, delta, 4);
+}
+
+static void sqe_bytes(struct buf *b, const struct sqe *c)
+{
+	size_t at = b->len;
+
+	put_le(b, at + 63, 0, 1);	/* the 64 bytes, zeroed */
+	put_le(b, at + 0, c->opcode, 1);
+	put_le(b, at + 4, c->nsid, 4);
+	put_le(b, at + 24, c->prp1, 8);
+	put_le(b, at + 32, c->prp2, 8);
+	put_le(b, at + 40, c->cdw10, 4);
+	put_le(b, at + 44, c->cdw11, 4);
+	put_le(b, at + 48, c->cdw12, 4);
+}
+
+/* A command run at once; PRPs given as key 0 + delta when flagged. */
+static void n_cmd(struct buf *b, unsigned int flags, const struct sqe *c)
+{
+	append(b, N_CMD, 1);
+	append(b, flags, 1);
+	sqe_bytes(b, c);
+	if (flags & N_PRP1) {
+		append(b, 0, 1);
+		append(b, c->prp1, 4);
+	}
+	if (flags & N_PRP2) {
+		append(b, 0, 1);
+		append(b, c->prp2, 4);
+	}
+}
+
+/* An SQE placed in the arena at off (PRP1 as key 0 + prp1). */
+static void n_sqe_at(struct buf *b, uint32_t off, const struct sqe *c)
+{
+	append(b, N_POKE, 1);
+	append(b, off, 4);
+	append(b, 64, 1);
+	sqe_bytes(b, c);
+	n_poke_iova(b, off + 24, 0, (uint32_t)c->prp1);
+}
+
+static void n_mmio(struct buf *b, uint16_t off, unsigned int width_code, bool iova, uint64_t val)
+{
+	append(b, N_MMIO, 1);
+	append(b, off, 2);
+	append(b, width_code, 1);	/* 0..3: 1, 2, 4, 8 bytes */
+	append(b, iova, 1);
+	append(b, iova ? val << 8 : val, 8);	/* key 0 + val */
+}
+
+static void n_step(struct buf *b, unsigned int count)
+{
+	append(b, N_STEP, 1);
+	append(b, count, 1);
+}
+
+/* 3 pages to or from data: PRP1 = data, PRP2 -> a list of two at list. */
+static void n_rw3(struct buf *b, uint8_t opcode, uint32_t data, uint32_t list)
+{
+	n_poke_iova(b, list, 0, data + 0x1000);
+	n_poke_iova(b, list + 8, 0, data + 0x2000);
+	n_cmd(b, N_PRP1 | N_PRP2, &(struct sqe){ .opcode = opcode, .nsid = 1, .prp1 = data,
+						  .prp2 = list, .cdw12 = 23 });
+}
+
+static void seeds_nvme(void)
+{
+	static const char t[] = "fuzz_nvme_cmd";
+	struct buf b;
+
+	/* Identify controller and namespace into mapped memory. */
+	memset(&b, 0, sizeof(b));
+	append(&b, 0, 1);
+	n_map(&b, 0, 0, N_WHOLE);
+	n_cmd(&b, N_ADMIN | N_PRP1, &(struct sqe){ .opcode = 0x06, .prp1 = 0x8000, .cdw10 = 1 });
+	n_cmd(&b, N_ADMIN | N_PRP1, &(struct sqe){ .opcode = 0x06, .nsid = 1, .prp1 = 0x9000 });
+	n_cmd(&b, N_ADMIN | N_PRP1 | N_PRP2,
+	      &(struct sqe){ .opcode = 0x02, .prp1 = 0x8800, .prp2 = 0x9000,
+			     .cdw10 = 0x02 | (511u << 16) });
+	write_seed(t, "identify-log", &b);
+
+	/* Write and read back 3 pages through PRP lists. */
+	memset(&b, 0, sizeof(b));
+	append(&b, 1, 1);
+	n_map(&b, 0, 0, N_WHOLE);
+	n_rw3(&b, 0x01, 0x20000, 0x10000);
+	n_rw3(&b, 0x02, 0x30000, 0x11000);
+	write_seed(t, "rw-list", &b);
+
+	/* A list that chains after one entry (pointer at 0xff0), 4 pages. */
+	memset(&b, 0, sizeof(b));
+	append(&b, 2, 1);
+	n_map(&b, 0, 0, N_WHOLE);
+	n_poke_iova(&b, 0x10ff0, 0, 0x21000);
+	n_poke_iova(&b, 0x10ff8, 0, 0x12000);
+	n_poke_iova(&b, 0x12000, 0, 0x22000);
+	n_poke_iova(&b, 0x12008, 0, 0x23000);
+	n_cmd(&b, N_PRP1 | N_PRP2, &(struct sqe){ .opcode = 0x02, .nsid = 1, .prp1 = 0x20000,
+						  .prp2 = 0x10ff0, .cdw12 = 31 });
+	write_seed(t, "chained", &b);
+
+	/* Issue 11 item 1: a list pointer at 0xffc, and stale memory. */
+	memset(&b, 0, sizeof(b));
+	append(&b, 3, 1);
+	n_map(&b, 0, 0, 0x30000);
+	n_map(&b, 1, 0x38000, 0x4000);
+	n_unmap(&b, 1);
+	n_cmd(&b, N_PRP1 | N_PRP2, &(struct sqe){ .opcode = 0x02, .nsid = 1, .prp1 = 0x20000,
+						  .prp2 = 0x10ffc, .cdw12 = 23 });
+	n_cmd(&b, N_ADMIN | N_PRP1 | N_PRP2,
+	      &(struct sqe){ .opcode = 0x02, .prp1 = 0x20000, .prp2 = 0x10ffc,
+			     .cdw10 = 0x02 | (3071u << 16) });
+	append(&b, N_CMD, 1);
+	append(&b, N_PRP1, 1);
+	sqe_bytes(&b, &(struct sqe){ .opcode = 0x02, .nsid = 1 });
+	append(&b, 1, 1);		/* key 1: stale */
+	append(&b, 0, 4);
+	write_seed(t, "prp-offset-stale", &b);
+
+	/* Admin and I/O queues in guest memory, run by the worker step. */
+	memset(&b, 0, sizeof(b));
+	append(&b, 4, 1);
+	n_map(&b, 0, 0, N_WHOLE);
+	n_mmio(&b, 0x24, 2, false, 15u << 16 | 15);		/* AQA */
+	n_mmio(&b, 0x28, 3, true, 0x0000);			/* ASQ */
+	n_mmio(&b, 0x30, 3, true, 0x1000);			/* ACQ */
+	n_mmio(&b, 0x14, 2, false, 0x460001);			/* CC: EN */
+	n_sqe_at(&b, 0x0000, &(struct sqe){ .opcode = 0x06, .prp1 = 0x8000, .cdw10 = 1 });
+	n_sqe_at(&b, 0x0040, &(struct sqe){ .opcode = 0x05, .prp1 = 0x3000,
+					     .cdw10 = 15u << 16 | 1, .cdw11 = 1u << 16 | 3 });
+	n_sqe_at(&b, 0x0080, &(struct sqe){ .opcode = 0x01, .prp1 = 0x2000,
+					     .cdw10 = 15u << 16 | 1, .cdw11 = 1u << 16 | 1 });
+	n_mmio(&b, 0x1000, 2, false, 3);			/* SQ0 tail */
+	n_step(&b, 3);
+	n_sqe_at(&b, 0x2000, &(struct sqe){ .opcode = 0x01, .nsid = 1, .prp1 = 0x20000,
+					     .cdw12 = 7 });
+	n_mmio(&b, 0x1008, 2, false, 1);			/* SQ1 tail */
+	n_step(&b, 1);
+	n_mmio(&b, 0x1004, 2, false, 3);			/* CQ0 head */
+	n_mmio(&b, 0x100c, 2, false, 1);			/* CQ1 head */
+	n_mmio(&b, 0x14, 2, false, 0x464001);			/* CC: shutdown */
+	write_seed(t, "queues", &b);
+
+	/* DSM, features, Write Zeroes, Flush; then bus mastering off. */
+	memset(&b, 0, sizeof(b));
+	append(&b, 5, 1);
+	n_map(&b, 0, 0x4000, 0x10000);
+	/* Two DSM ranges of zeroes (LBA 0, no blocks) at key 0 + 0x100. */
+	n_cmd(&b, N_PRP1, &(struct sqe){ .opcode = 0x09, .nsid = 1, .prp1 = 0x100,
+					 .cdw10 = 1, .cdw11 = 4 });
+	n_cmd(&b, N_ADMIN, &(struct sqe){ .opcode = 0x09, .cdw10 = 0x07, .cdw11 = 0x00030003 });
+	n_cmd(&b, N_ADMIN, &(struct sqe){ .opcode = 0x0a, .cdw10 = 0x04 });
+	n_cmd(&b, 0, &(struct sqe){ .opcode = 0x08, .nsid = 1, .cdw10 = 8, .cdw12 = 15 });
+	n_cmd(&b, 0, &(struct sqe){ .opcode = 0x00, .nsid = 0xffffffff });
+	append(&b, N_BME, 1);
+	append(&b, 0, 1);
+	n_cmd(&b, N_PRP1, &(struct sqe){ .opcode = 0x02, .nsid = 1, .prp1 = 0x1000 });
+	write_seed(t, "misc", &b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -374,5 +594,6 @@ int main(int argc, char **argv)
 	seeds_batch();
 	seeds_msg();
 	seeds_dart();
+	seeds_nvme();
 	return 0;
 }
