@@ -304,7 +304,49 @@ int fn_config_write(struct dext_function *f, uint32_t off, unsigned int width, u
 	return 0;
 }
 
-/* Moves len bytes between local and the memory a DART mapping points at. */
+/*
+ * One translation and the copy it allows: the only place where device DMA
+ * reaches memory. The region stays held (dart_translate_hold) from the
+ * translation until the bytes have moved, so an unmap, a connection's
+ * teardown or a claim release followed by fn_dma_drain/fn_dma_quiesce
+ * returns only once this copy is over; any other way of reaching the
+ * target memory belongs inside this hold as well. Bus mastering is
+ * checked again under the hold, which is what fn_dma_quiesce relies on.
+ * Returns the bytes moved (0 < n <= len) or -errno; *xlated is set when
+ * the DART translated, so that a short copy is reported with its length.
+ */
+static ssize_t fn_dma_step(struct dext_function *f, uint64_t iova, void *buf, size_t len,
+			   enum dart_access acc, size_t *xlated)
+{
+	struct dart_xlate x;
+	struct iovec local, remote;
+	ssize_t n;
+	int r;
+
+	r = dart_translate_hold(f->dart, iova, len, acc, &x);
+	if (r < 0)
+		return r;
+	*xlated = x.contig;
+	if (!(fn_command(f) & PCI_COMMAND_MASTER)) {
+		dart_release(f->dart, &x);
+		return -EIO;
+	}
+	local.iov_base = buf;
+	local.iov_len = x.contig;
+	remote.iov_base = (void *)(uintptr_t)x.target;
+	remote.iov_len = x.contig;
+	/* The mapping's cookie is the pid whose memory it maps. */
+	if (acc == DART_READ)
+		n = process_vm_readv((pid_t)(uintptr_t)x.cookie, &local, 1, &remote, 1, 0);
+	else
+		n = process_vm_writev((pid_t)(uintptr_t)x.cookie, &local, 1, &remote, 1, 0);
+	dart_release(f->dart, &x);
+	if (n < 0)
+		return -errno;
+	return n;
+}
+
+/* Moves len bytes between local and the memory DART mappings point at. */
 static int fn_dma(struct dext_function *f, uint64_t iova, void *buf, size_t len, size_t *done,
 		  enum dart_access acc)
 {
@@ -316,38 +358,45 @@ static int fn_dma(struct dext_function *f, uint64_t iova, void *buf, size_t len,
 		goto out;
 	}
 	while (moved < len) {
-		struct dart_xlate x;
-		struct iovec local, remote;
-		ssize_t n;
+		size_t want = 0;
+		ssize_t n = fn_dma_step(f, iova + moved, (char *)buf + moved, len - moved, acc,
+					&want);
 
-		r = dart_translate(f->dart, iova + moved, len - moved, acc, &x);
-		if (r < 0)
+		if (n == -EFAULT && !want) {
+			r = -EFAULT;	/* a DART fault, recorded */
 			break;
-		local.iov_base = (char *)buf + moved;
-		local.iov_len = x.contig;
-		remote.iov_base = (void *)(uintptr_t)x.target;
-		remote.iov_len = x.contig;
-		/* The mapping's cookie is the pid whose memory it maps. */
-		if (acc == DART_READ)
-			n = process_vm_readv((pid_t)(uintptr_t)x.cookie, &local, 1, &remote, 1, 0);
-		else
-			n = process_vm_writev((pid_t)(uintptr_t)x.cookie, &local, 1, &remote, 1, 0);
-		if (n < 0 || (size_t)n != x.contig) {
-			log_warn("%02x:%02x.%x: DMA %s of %zu bytes at IOVA 0x%llx: target memory unreachable",
-				 f->bus, f->dev, f->fn, acc == DART_READ ? "read" : "write",
-				 x.contig, (unsigned long long)(iova + moved));
+		}
+		if (n < 0 || (size_t)n != want) {
+			if (n != -EIO || want == 0 || fn_command(f) & PCI_COMMAND_MASTER)
+				log_warn("%02x:%02x.%x: DMA %s of %zu bytes at IOVA 0x%llx: target memory unreachable",
+					 f->bus, f->dev, f->fn, acc == DART_READ ? "read" : "write",
+					 want, (unsigned long long)(iova + moved));
 			if (n > 0)
 				moved += (size_t)n;
 			r = -EIO;
 			break;
 		}
-		moved += x.contig;
+		moved += (size_t)n;
 	}
 out:
 	atomic_fetch_add(&f->stats.dma_bytes, moved);
 	if (done)
 		*done = moved;
 	return r;
+}
+
+void fn_dma_drain(struct dext_function *f, const char *why)
+{
+	if (dart_drain(f->dart, FN_DMA_DRAIN_MS) < 0)
+		log_warn("%02x:%02x.%x: %s: DMA to the removed memory still in flight after %u ms",
+			 f->bus, f->dev, f->fn, why, FN_DMA_DRAIN_MS);
+}
+
+void fn_dma_quiesce(struct dext_function *f, const char *why)
+{
+	if (dart_quiesce(f->dart, FN_DMA_DRAIN_MS) < 0)
+		log_warn("%02x:%02x.%x: %s: DMA still in flight after %u ms",
+			 f->bus, f->dev, f->fn, why, FN_DMA_DRAIN_MS);
 }
 
 int fn_dma_read(struct dext_function *f, uint64_t iova, void *buf, size_t len, size_t *done)

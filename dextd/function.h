@@ -129,6 +129,18 @@ int fn_dma_read(struct dext_function *fn, uint64_t iova, void *buf, size_t len, 
 int fn_dma_write(struct dext_function *fn, uint64_t iova, const void *buf, size_t len,
 		 size_t *done);
 
+/*
+ * An access holds its DART region while it moves bytes (fn_dma_step in
+ * function.c). After mappings are removed, fn_dma_drain waits until no
+ * access to them is still moving bytes; after bus mastering went off,
+ * fn_dma_quiesce waits until no access at all is. Both are bounded by
+ * FN_DMA_DRAIN_MS and log when it expires (a copy stalled on the client's
+ * memory). Called without fn->lock.
+ */
+#define FN_DMA_DRAIN_MS		2000
+void fn_dma_drain(struct dext_function *fn, const char *why);
+void fn_dma_quiesce(struct dext_function *fn, const char *why);
+
 /* The device raises an MSI/MSI-X vector. Any thread, any lock state. */
 void fn_raise_irq(struct dext_function *fn, unsigned int vector);
 

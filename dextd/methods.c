@@ -35,6 +35,8 @@ static void conn_free_dma_buffer(struct dext_conn *c)
 	if (!c->dma_buffer.mem)
 		return;
 	dart_unmap_owner(c->fn->dart, DEXT_BUFFER_OWNER(c));
+	/* dextd's own memory: no access may still be copying when it goes. */
+	fn_dma_drain(c->fn, "DMA buffer freed");
 	munmap(c->dma_buffer.mem, c->dma_buffer.size);
 	close(c->dma_buffer.memfd);
 	memset(&c->dma_buffer, 0, sizeof(c->dma_buffer));
@@ -44,15 +46,20 @@ static void conn_free_dma_buffer(struct dext_conn *c)
 static void conn_unclaim(struct dext_conn *c)
 {
 	struct dext_function *fn = c->fn;
+	bool last;
 
 	if (!c->claimed)
 		return;
 	c->claimed = false;
 	pthread_mutex_lock(&fn->lock);
 	/* The opener's Close: the device stops decoding and mastering. */
-	if (--fn->claims == 0)
+	last = --fn->claims == 0;
+	if (last)
 		fn->config[0x04] &= ~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	pthread_mutex_unlock(&fn->lock);
+	/* ... and the release returns once no access already started remains. */
+	if (last)
+		fn_dma_quiesce(fn, "claim released");
 }
 
 void dext_conn_release(struct dext_conn *c)
@@ -65,6 +72,7 @@ void dext_conn_release(struct dext_conn *c)
 	c->wait_armed = false;
 	n = dart_unmap_owner(fn->dart, c->id);
 	conn_free_dma_buffer(c);
+	fn_dma_drain(fn, "client gone");
 	if (fn->irq_owner == c)
 		fn_teardown_interrupts(fn);
 	if (n || c->claimed)
@@ -243,8 +251,14 @@ static int m_register_dma_region(struct dext_conn *c, const uint64_t *in, uint64
 
 static int m_unregister_dma_region(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 {
+	int r;
+
 	(void)out;
-	return dart_unmap(c->fn->dart, c->id, in[0]);
+	r = dart_unmap(c->fn->dart, c->id, in[0]);
+	/* The reply says the range is free: nothing may land in it afterwards. */
+	if (r == 0)
+		fn_dma_drain(c->fn, "UnregisterDMARegion");
+	return r;
 }
 
 static int m_probe_dma_region(struct dext_conn *c, const uint64_t *in, uint64_t *out)

@@ -58,10 +58,12 @@ struct dart_owner {
 
 struct dart_region {
 	uint64_t key;
-	struct dart_owner *owner;
+	struct dart_owner *owner;		/* NULL once removed */
 	void *cookie;
 	struct dart_region *hnext;		/* hash chain */
-	struct dart_region *prev, *next;	/* owner list */
+	struct dart_region *prev, *next;	/* owner list; removed list once removed */
+	uint32_t holds;				/* in-flight accesses */
+	uint64_t removed_seq;			/* when it was removed while held */
 	uint32_t nchunks;
 	struct dart_chunk chunk[];
 };
@@ -74,6 +76,9 @@ struct dart_l2 {
 
 struct dart {
 	pthread_mutex_t lock;
+	pthread_cond_t released;	/* a hold was let go */
+	struct dart_region *removed;	/* removed while held: freed at last release */
+	uint64_t remove_seq;
 	struct dart_config cfg;
 	uint64_t npages;		/* aperture size in pages */
 	uint64_t base;			/* first page the search tries */
@@ -455,8 +460,20 @@ static void region_remove(struct dart *d, struct dart_region *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	o->count--;
-	free(r);
 	owner_put(d, o);
+	r->owner = NULL;
+	if (!r->holds) {
+		free(r);
+		return;
+	}
+	/* An access is moving bytes for it: the last dart_release() frees it. */
+	r->removed_seq = ++d->remove_seq;
+	r->prev = NULL;
+	r->next = d->removed;
+	if (d->removed)
+		d->removed->prev = r;
+	d->removed = r;
+	d->st.removed_held++;
 }
 
 /* Remove every region of @o, which frees @o. Returns how many. */
@@ -649,6 +666,18 @@ struct dart *dart_create(const struct dart_config *cfg)
 	err = pthread_mutex_init(&d->lock, NULL);
 	if (err)
 		goto err_free;
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		err = pthread_cond_init(&d->released, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (err) {
+		pthread_mutex_destroy(&d->lock);
+		goto err_free;
+	}
 	return d;
 
 err_free:
@@ -671,6 +700,13 @@ void dart_destroy(struct dart *d)
 	for (i = 0; i <= d->omask; i++)
 		while (d->obucket[i])
 			owner_drop(d, d->obucket[i]);
+	while (d->removed) {
+		struct dart_region *r = d->removed;
+
+		d->removed = r->next;
+		free(r);
+	}
+	pthread_cond_destroy(&d->released);
 	pthread_mutex_destroy(&d->lock);
 	free(d->obucket);
 	free(d->rbucket);
@@ -768,10 +804,10 @@ static void record_fault(struct dart *d, uint64_t iova, uint64_t len,
 	f->access = acc;
 }
 
-int dart_translate(struct dart *d, uint64_t iova, uint64_t len,
-		   enum dart_access acc, struct dart_xlate *out)
+static int translate(struct dart *d, uint64_t iova, uint64_t len, enum dart_access acc,
+		     struct dart_xlate *out, bool hold)
 {
-	const struct dart_chunk *c = NULL;
+	struct dart_chunk *c = NULL;
 	uint64_t page = iova >> PAGE_SHIFT;
 
 	if (!len || (acc != DART_READ && acc != DART_WRITE))
@@ -790,8 +826,98 @@ int dart_translate(struct dart *d, uint64_t iova, uint64_t len,
 	out->contig = min_u64(len, c->len - (iova - c->iova));
 	out->cookie = c->region->cookie;
 	out->owner = c->region->owner->id;
+	out->hold = NULL;
+	if (hold) {
+		c->region->holds++;
+		d->st.held++;
+		out->hold = c->region;
+	}
 	pthread_mutex_unlock(&d->lock);
 	return 0;
+}
+
+int dart_translate(struct dart *d, uint64_t iova, uint64_t len,
+		   enum dart_access acc, struct dart_xlate *out)
+{
+	return translate(d, iova, len, acc, out, false);
+}
+
+int dart_translate_hold(struct dart *d, uint64_t iova, uint64_t len,
+			enum dart_access acc, struct dart_xlate *out)
+{
+	return translate(d, iova, len, acc, out, true);
+}
+
+void dart_release(struct dart *d, struct dart_xlate *x)
+{
+	struct dart_region *r = x->hold;
+
+	if (!r)
+		return;
+	x->hold = NULL;
+	pthread_mutex_lock(&d->lock);
+	d->st.held--;
+	if (--r->holds == 0 && !r->owner) {
+		if (r->prev)
+			r->prev->next = r->next;
+		else
+			d->removed = r->next;
+		if (r->next)
+			r->next->prev = r->prev;
+		d->st.removed_held--;
+		free(r);
+	}
+	pthread_cond_broadcast(&d->released);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* The oldest removal still held, or UINT64_MAX. d->lock held. */
+static uint64_t oldest_removed(const struct dart *d)
+{
+	uint64_t seq = UINT64_MAX;
+
+	for (const struct dart_region *r = d->removed; r; r = r->next)
+		seq = min_u64(seq, r->removed_seq);
+	return seq;
+}
+
+static void deadline_after(struct timespec *ts, unsigned int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* Waits on d->released while (drain ? a removal up to seq : any access) is held. */
+static int wait_released(struct dart *d, unsigned int timeout_ms, bool drain)
+{
+	struct timespec deadline;
+	uint64_t seq;
+	int r = 0;
+
+	deadline_after(&deadline, timeout_ms);
+	pthread_mutex_lock(&d->lock);
+	seq = d->remove_seq;
+	while (r == 0 && (drain ? oldest_removed(d) <= seq : d->st.held > 0))
+		r = -pthread_cond_timedwait(&d->released, &d->lock, &deadline);
+	if (r == -ETIMEDOUT && !(drain ? oldest_removed(d) <= seq : d->st.held > 0))
+		r = 0;
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int dart_drain(struct dart *d, unsigned int timeout_ms)
+{
+	return wait_released(d, timeout_ms, true);
+}
+
+int dart_quiesce(struct dart *d, unsigned int timeout_ms)
+{
+	return wait_released(d, timeout_ms, false);
 }
 
 uint64_t dart_fault_count(struct dart *d)

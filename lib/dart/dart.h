@@ -56,8 +56,9 @@
  * 150 bytes of heap.
  *
  * Thread safety: every function may be called from any thread at any
- * time; one internal mutex serialises them. dart_destroy() must not race
- * with any other call on the same object.
+ * time; one internal mutex serialises them (dart_drain and dart_quiesce
+ * wait without it). dart_destroy() must not race with any other call on
+ * the same object, nor with a held access.
  *
  * Errors are negative errno values; dart_create() returns NULL and sets
  * errno.
@@ -103,6 +104,7 @@ struct dart_xlate {
 	uint64_t contig;	/* bytes from iova in this chunk, 1..len */
 	void *cookie;		/* the region's cookie */
 	uint64_t owner;		/* the region's owner */
+	void *hold;		/* dart_translate_hold(): what dart_release() lets go */
 };
 
 struct dart_fault {
@@ -122,6 +124,8 @@ struct dart_stats {
 	uint64_t unmaps;		/* regions removed, either way */
 	uint64_t map_failures;		/* dart_map() calls that failed */
 	uint64_t faults;
+	uint64_t held;			/* accesses holding a region now */
+	uint64_t removed_held;		/* removed regions still held */
 };
 
 /*
@@ -200,6 +204,38 @@ int dart_key_target(struct dart *d, uint64_t owner, uint64_t key,
  */
 int dart_translate(struct dart *d, uint64_t iova, uint64_t len,
 		   enum dart_access acc, struct dart_xlate *out);
+
+/*
+ * In-flight accesses. A device access that moves bytes after translating
+ * holds the region for the duration of the move:
+ *
+ *   dart_translate_hold(d, iova, len, acc, &x);   (as dart_translate)
+ *   ... move x.contig bytes at x.target ...
+ *   dart_release(d, &x);
+ *
+ * An unmap (dart_unmap, dart_unmap_owner) still takes effect at once: new
+ * translations fault and the IOVA space and limits are freed. A region
+ * that is held when it is removed is kept until its last release, and
+ * dart_drain() waits for that, so a caller that unmaps and then drains
+ * knows that no access to the removed memory is still moving bytes.
+ */
+int dart_translate_hold(struct dart *d, uint64_t iova, uint64_t len,
+			enum dart_access acc, struct dart_xlate *out);
+void dart_release(struct dart *d, struct dart_xlate *x);
+
+/*
+ * Wait until no access holds a region removed before this call, at most
+ * @timeout_ms. Returns 0, or -ETIMEDOUT with such an access still moving
+ * bytes (its region is freed at its release).
+ */
+int dart_drain(struct dart *d, unsigned int timeout_ms);
+
+/*
+ * Wait until no access holds any region (live or removed), at most
+ * @timeout_ms: for a caller that has just stopped new accesses by other
+ * means (bus mastering off). Returns 0 or -ETIMEDOUT.
+ */
+int dart_quiesce(struct dart *d, unsigned int timeout_ms);
 
 /* Number of faults since creation. */
 uint64_t dart_fault_count(struct dart *d);

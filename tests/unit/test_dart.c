@@ -1193,6 +1193,55 @@ static void test_dart_translate_concurrent_with_map(void **state)
 	dart_destroy(d);
 }
 
+/* Holds: an unmap takes effect at once, the region lives until released. */
+static void test_dart_hold_outlives_unmap(void **state)
+{
+	struct dart_config c = cfg_small();
+	struct dart_map_result res;
+	struct dart_xlate x, y;
+	struct dart_stats st;
+	struct dart *d;
+
+	(void)state;
+	d = create_or_fail(&c);
+	assert_int_equal(dart_map(d, 1, 1, 0x10000, 2 * PG, (void *)0x77, &res), 0);
+	assert_int_equal(dart_map(d, 1, 2, 0x40000, PG, NULL, NULL), 0);
+	assert_int_equal(dart_translate_hold(d, res.iova + 5, 100, DART_WRITE, &x), 0);
+	assert_non_null(x.hold);
+	assert_int_equal(x.target, 0x10005);
+	assert_ptr_equal(x.cookie, (void *)0x77);
+	/* Live and held: quiesce waits, drain has nothing removed to wait for. */
+	assert_int_equal(dart_quiesce(d, 20), -ETIMEDOUT);
+	assert_int_equal(dart_drain(d, 20), 0);
+
+	assert_int_equal(dart_unmap(d, 1, 1), 0);
+	assert_int_equal(dart_translate(d, res.iova + 5, 1, DART_READ, &y), -EFAULT);
+	dart_get_stats(d, &st);
+	assert_int_equal(st.live_mappings, 1);
+	assert_int_equal(st.held, 1);
+	assert_int_equal(st.removed_held, 1);
+	assert_int_equal(dart_drain(d, 20), -ETIMEDOUT);
+	/* The key is free again at once. */
+	assert_int_equal(dart_map(d, 1, 1, 0x80000, PG, NULL, NULL), 0);
+
+	dart_release(d, &x);
+	assert_null(x.hold);
+	dart_release(d, &x);		/* a second release is a no-op */
+	dart_get_stats(d, &st);
+	assert_int_equal(st.held, 0);
+	assert_int_equal(st.removed_held, 0);
+	assert_int_equal(dart_drain(d, 0), 0);
+	assert_int_equal(dart_quiesce(d, 0), 0);
+
+	/* Held when the owner goes, and still held at destroy: no leak. */
+	assert_int_equal(dart_translate_hold(d, res.iova, 1, DART_READ, &x), -EFAULT);
+	assert_int_equal(dart_lookup(d, 1, 2, &res), 0);
+	assert_int_equal(dart_translate_hold(d, res.iova, 1, DART_READ, &x), 0);
+	assert_int_equal(dart_unmap_owner(d, 1), 2);
+	assert_int_equal(dart_drain(d, 10), -ETIMEDOUT);
+	dart_destroy(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1231,6 +1280,7 @@ int main(void)
 		cmocka_unit_test(test_dart_stress_shadow_model_limits),
 		cmocka_unit_test(test_dart_stress_shadow_model_full_aperture),
 		cmocka_unit_test(test_dart_translate_concurrent_with_map),
+		cmocka_unit_test(test_dart_hold_outlives_unmap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
