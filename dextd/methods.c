@@ -14,21 +14,13 @@
 #include <vfio-apple/dext-abi.h>
 #include <vfio-apple/dext-wire.h>
 
+#include "client-mem.h"
 #include "common/log.h"
 #include "function.h"
 #include "server.h"
 
 #define PCI_COMMAND_MEMORY	0x0002
 #define PCI_COMMAND_MASTER	0x0004
-
-/* Reads len bytes of a client's memory; the dext's "is this VA real" check. */
-static int client_read(pid_t pid, uint64_t va, void *buf, size_t len)
-{
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)va, .iov_len = len };
-
-	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
-}
 
 static void conn_free_dma_buffer(struct dext_conn *c)
 {
@@ -224,13 +216,18 @@ static int m_register_dma_region(struct dext_conn *c, const uint64_t *in, uint64
 {
 	uint64_t key = in[0], va = in[1], size = in[2];
 	struct dart_map_result res;
-	uint8_t probe;
+	struct iovec ends[2] = { { (void *)(uintptr_t)va, 1 },
+				 { (void *)(uintptr_t)(va + size - 1), 1 } };
+	uint8_t probe[2];
 	int r;
 
 	if (size == 0 || va == 0 || va + size < va)
 		return -EINVAL;
-	/* CreateMemoryDescriptorFromClient fails on memory the client lacks. */
-	if (client_read(c->pid, va, &probe, 1) || client_read(c->pid, va + size - 1, &probe, 1))
+	/*
+	 * CreateMemoryDescriptorFromClient fails on memory the client lacks;
+	 * memory that does not answer in time counts as lacking (client-mem.h).
+	 */
+	if (client_mem_read(c->pid, ends, 2, probe) < 0)
 		return -EFAULT;
 	r = dart_map(c->fn->dart, c->id, key, va, size, (void *)(uintptr_t)c->pid, &res);
 	if (r == -E2BIG)
@@ -264,6 +261,7 @@ static int m_unregister_dma_region(struct dext_conn *c, const uint64_t *in, uint
 static int m_probe_dma_region(struct dext_conn *c, const uint64_t *in, uint64_t *out)
 {
 	uint64_t target, value = 0;
+	struct iovec at;
 	void *cookie;
 	int r;
 
@@ -276,7 +274,8 @@ static int m_probe_dma_region(struct dext_conn *c, const uint64_t *in, uint64_t 
 	if (r < 0)
 		return r;
 	r = dart_key_target(c->fn->dart, c->id, in[0], in[1], &target, &cookie);
-	if (r < 0 || client_read((pid_t)(uintptr_t)cookie, target, &value, sizeof(value)))
+	at = (struct iovec){ (void *)(uintptr_t)target, sizeof(value) };
+	if (r < 0 || client_mem_read((pid_t)(uintptr_t)cookie, &at, 1, &value) < 0)
 		return -EFAULT;
 	out[0] = value;
 	return 0;

@@ -4,6 +4,11 @@
  * message at a time from each, answers it (methods.c), completes deferred
  * WaitInterrupts when devices raise vectors, and cleans up after clients
  * that disconnect or die.
+ *
+ * Client sockets are non-blocking: a message the socket does not take is
+ * queued for that connection (at most SENDQ_MAX), and a client that lets
+ * its queue overflow, i.e. does not read its replies, is disconnected. So
+ * no client can stop this thread by not reading.
  */
 #include "server.h"
 
@@ -29,9 +34,18 @@
 
 #define MAX_FUNCTIONS	64
 #define MAX_CLIENTS	256
+#define SENDQ_MAX	64	/* queued messages per connection */
 
 /* epoll tags for the fixed fds; connections are tagged by pointer. */
 enum { TAG_LISTEN = 1, TAG_NOTIFY, TAG_SIGNAL };
+
+struct dext_sendq {
+	unsigned int head, len;
+	struct {
+		struct dext_msg msg;
+		int fd;			/* to pass with it, or -1 */
+	} e[SENDQ_MAX];
+};
 
 struct dextd {
 	struct dextd_config cfg;
@@ -125,11 +139,100 @@ void dextd_notify(struct dextd *d)
 		log_warn("interrupt notification failed: %s", strerror(errno));
 }
 
+static void conn_events(struct dextd *d, struct dext_conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		log_warn("client pid %d: epoll_ctl: %s", (int)c->pid, strerror(errno));
+}
+
+static void sendq_free(struct dext_conn *c)
+{
+	struct dext_sendq *q = c->sendq;
+
+	if (!q)
+		return;
+	for (unsigned int i = 0; i < q->len; i++) {
+		int fd = q->e[(q->head + i) % SENDQ_MAX].fd;
+
+		if (fd >= 0)
+			close(fd);
+	}
+	free(q);
+	c->sendq = NULL;
+}
+
+/* Queues msg (with a copy of fd) behind what the socket has not taken yet. */
+static int sendq_push(struct dextd *d, struct dext_conn *c, const struct dext_msg *msg, int fd)
+{
+	struct dext_sendq *q = c->sendq;
+	unsigned int slot;
+
+	if (!q) {
+		q = c->sendq = calloc(1, sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+	}
+	if (q->len == SENDQ_MAX) {
+		log_warn("client pid %d does not read its replies (%u queued): disconnected",
+			 (int)c->pid, SENDQ_MAX);
+		return -ENOBUFS;
+	}
+	slot = (q->head + q->len) % SENDQ_MAX;
+	q->e[slot].fd = -1;
+	if (fd >= 0) {
+		q->e[slot].fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (q->e[slot].fd < 0)
+			return -errno;
+	}
+	q->e[slot].msg = *msg;
+	if (q->len++ == 0)
+		conn_events(d, c, EPOLLIN | EPOLLOUT);
+	return 0;
+}
+
+/* Sends what the socket takes; 0 (maybe some left) or -errno. */
+static int sendq_flush(struct dextd *d, struct dext_conn *c)
+{
+	struct dext_sendq *q = c->sendq;
+
+	while (q && q->len) {
+		int fd = q->e[q->head].fd;
+		int r = dext_sock_send(c->fd, &q->e[q->head].msg, fd);
+
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return r;
+		if (fd >= 0)
+			close(fd);
+		q->head = (q->head + 1) % SENDQ_MAX;
+		if (--q->len == 0)
+			conn_events(d, c, EPOLLIN);
+	}
+	return 0;
+}
+
+/*
+ * Sends msg to the client now, or queues it if the socket is full. Returns
+ * 0 or -errno (the client is to be dropped). fd stays the caller's.
+ */
+static int conn_send(struct dextd *d, struct dext_conn *c, const struct dext_msg *msg, int fd)
+{
+	int r = -EAGAIN;
+
+	if (!c->sendq || !c->sendq->len)
+		r = dext_sock_send(c->fd, msg, fd);
+	return r == -EAGAIN ? sendq_push(d, c, msg, fd) : r;
+}
+
 static void conn_close(struct dextd *d, struct dext_conn *conn)
 {
 	struct dext_conn **pp;
 
 	dext_conn_release(conn);
+	sendq_free(conn);
 	epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
 	close(conn->fd);
 	for (pp = &d->conns; *pp; pp = &(*pp)->next) {
@@ -168,8 +271,9 @@ void dextd_complete_wait(struct dext_conn *conn)
 		return;
 	conn->wait_armed = false;
 	dext_msg_request(&done, DEXT_MSG_ASYNC, DEXT_SEL_WAIT_INTERRUPT, conn->wait_id, NULL, 0, 0);
-	/* A failed send means the client is gone; its hang-up cleans up. */
-	(void)dext_sock_send(conn->fd, &done, -1);
+	/* Gone or not reading: the hang-up this causes cleans up in the loop. */
+	if (conn_send(conn->daemon, conn, &done, -1) < 0)
+		shutdown(conn->fd, SHUT_RDWR);
 }
 
 static void handle_notify(struct dextd *d)
@@ -197,7 +301,7 @@ static void handle_accept(struct dextd *d)
 	socklen_t len = sizeof(cred);
 	int fd;
 
-	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0) {
 		log_warn("accept: %s", strerror(errno));
 		return;
@@ -241,11 +345,18 @@ static void handle_conn(struct dextd *d, struct dext_conn *conn, uint32_t events
 	uint16_t n_out;
 	int r, fd_out;
 
-	if (!(events & EPOLLIN)) {
+	if ((events & EPOLLOUT) && sendq_flush(d, conn) < 0) {
 		conn_close(d, conn);
 		return;
 	}
+	if (!(events & EPOLLIN)) {
+		if (!(events & EPOLLOUT))
+			conn_close(d, conn);
+		return;
+	}
 	r = dext_sock_recv(conn->fd, &req, NULL);
+	if (r == -EAGAIN)
+		return;
 	if (r == -ECONNRESET) {
 		conn_close(d, conn);
 		return;
@@ -262,7 +373,7 @@ static void handle_conn(struct dextd *d, struct dext_conn *conn, uint32_t events
 	dext_msg_reply(&reply, &req, r, out, n_out);
 	if (fd_out >= 0)
 		reply.hdr.flags |= DEXT_WIRE_F_FD;
-	r = dext_sock_send(conn->fd, &reply, fd_out);
+	r = conn_send(d, conn, &reply, fd_out);
 	if (fd_out >= 0)
 		close(fd_out);
 	if (r < 0 || conn->closing) {

@@ -42,6 +42,8 @@ struct dext_conn {
 		uint64_t size;
 		uint64_t iova;
 	} dma_buffer;		/* AllocateDMABuffer, memory type 0 */
+	/* Messages the (non-blocking) socket did not take yet; NULL if none. */
+	struct dext_sendq *sendq;
 };
 
 /* The DART owner id of a connection's DMA buffer (never a client key space). */

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Conformance: one client cannot freeze dextd for the others.
+ *
+ * - A client that sends requests and never reads its replies fills its
+ *   socket; dextd queues a bounded number of replies and then disconnects
+ *   it, while a second client keeps being served.
+ * - A client whose memory stalls (userfaultfd) when dextd checks it at
+ *   RegisterDMARegion gets an error after a bounded wait, and a second
+ *   client is served meanwhile.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <vfio-apple/dext-abi.h>
+#include <vfio-apple/dext-wire.h>
+
+#include "common/dext-msg.h"
+#include "common/dext-sock.h"
+#include "dext-client/dext-client.h"
+#include "dextd-harness.h"
+
+#define WAIT_MS		10000	/* bound on any wait; a hang fails the test */
+#define SERVED_MS	5000	/* a second client must be served within this */
+#define FLOOD_MAX	100000	/* requests the non-reader sends at most */
+#define LEN		(64u * 1024)
+
+static struct dextd_proc daemon_proc;
+
+static const char *const functions[] = {
+	"dmatest,bdf=01:00.0",
+	NULL,
+};
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return dextd_start(&daemon_proc, functions);
+}
+
+static int group_teardown(void **state)
+{
+	int st;
+
+	(void)state;
+	st = dextd_stop(&daemon_proc);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A second client does a full round of calls, within SERVED_MS. */
+static void assert_other_client_served(void)
+{
+	uint64_t start = now_ms();
+	struct dext_client *c;
+	unsigned int n;
+
+	assert_int_equal(dext_client_connect(daemon_proc.socket, SERVED_MS, &c), 0);
+	assert_int_equal(dext_client_count(c, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
+	dext_client_close(c);
+	assert_true(now_ms() - start < SERVED_MS);
+}
+
+static int raw_connect(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	strcpy(addr.sun_path, daemon_proc.socket);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	return fd;
+}
+
+static void test_client_not_reading_is_dropped(void **state)
+{
+	uint64_t version = DEXT_WIRE_VERSION, end;
+	unsigned int sent = 0, replies = 0;
+	struct pollfd p;
+	bool dropped = false;
+	int fd, r;
+
+	(void)state;
+	fd = raw_connect();
+	/* HELLO after HELLO, never reading a reply. */
+	end = now_ms() + WAIT_MS;
+	while (!dropped && sent < FLOOD_MAX && now_ms() < end) {
+		struct dext_msg req;
+
+		dext_msg_request(&req, DEXT_MSG_CONTROL, DEXT_CTL_HELLO, sent + 1, &version, 1, 2);
+		r = dext_sock_send(fd, &req, -1);
+		if (r == 0) {
+			sent++;
+		} else if (r == -EAGAIN) {
+			p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+			poll(&p, 1, 100);
+		} else {
+			assert_true(r == -EPIPE || r == -ECONNRESET);
+			dropped = true;
+		}
+	}
+	/* Meanwhile (the non-reader still connected or not), others are served. */
+	assert_other_client_served();
+
+	/* It was disconnected: what was sent arrives, then the end. */
+	end = now_ms() + WAIT_MS;
+	for (;;) {
+		struct dext_msg reply;
+
+		r = dext_sock_recv(fd, &reply, NULL);
+		if (r == -EAGAIN) {
+			p = (struct pollfd){ .fd = fd, .events = POLLIN };
+			assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+			assert_true(now_ms() < end);
+			continue;
+		}
+		if (r == -ECONNRESET)
+			break;	/* EOF */
+		assert_int_equal(r, 0);
+		replies++;
+	}
+	assert_true(replies < sent);
+	close(fd);
+}
+
+struct register_call {
+	struct dext_client *c;
+	const void *va;
+	int result;
+	int done_fd;
+};
+
+static void *register_thread(void *arg)
+{
+	struct register_call *rc = arg;
+	uint64_t bus, len, one = 1;
+
+	rc->result = dext_register_dma(rc->c, 1, rc->va, LEN, &bus, &len);
+	if (write(rc->done_fd, &one, sizeof(one)) != sizeof(one))
+		rc->result = -EIO;
+	return NULL;
+}
+
+static void test_stalled_client_memory_does_not_block_others(void **state)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	struct register_call rc = { 0 };
+	struct pollfd p;
+	struct uffd_msg msg;
+	pthread_t t;
+	uint8_t *buf;
+	int uffd;
+
+	(void)state;
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	assert_true(uffd >= 0);	/* not a skip: the property needs it */
+	assert_int_equal(ioctl(uffd, UFFDIO_API, &api), 0);
+	buf = dart_aligned_mmap(LEN, PROT_READ | PROT_WRITE, 0);
+	assert_non_null(buf);
+	reg = (struct uffdio_register){ .range = { (uintptr_t)buf, LEN },
+					.mode = UFFDIO_REGISTER_MODE_MISSING };
+	assert_int_equal(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &rc.c), 0);
+	assert_int_equal(dext_client_open(rc.c, 1, 0, 0), 0);
+	assert_int_equal(dext_claim(rc.c), 0);
+	rc.va = buf;
+	rc.done_fd = eventfd(0, EFD_CLOEXEC);
+	assert_true(rc.done_fd >= 0);
+	assert_int_equal(pthread_create(&t, NULL, register_thread, &rc), 0);
+
+	/* dextd's check of the memory is now stalled on the missing page. */
+	p = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_int_equal(read(uffd, &msg, sizeof(msg)), sizeof(msg));
+	assert_int_equal(msg.event, UFFD_EVENT_PAGEFAULT);
+
+	/* Still stalled (nothing resolves it), yet another client is served. */
+	assert_other_client_served();
+	/* ... and the stalled client got an error, not a hang. */
+	p = (struct pollfd){ .fd = rc.done_fd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	pthread_join(t, NULL);
+	assert_true(rc.result < 0);
+
+	/* Let the stalled read end. */
+	for (uint32_t off = 0; off < LEN; off += 4096) {
+		struct uffdio_zeropage z = { .range = { (uintptr_t)buf + off, 4096 } };
+
+		if (ioctl(uffd, UFFDIO_ZEROPAGE, &z) < 0)
+			assert_int_equal(errno, EEXIST);
+	}
+	dext_client_close(rc.c);
+	close(rc.done_fd);
+	close(uffd);
+	munmap(buf, LEN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_client_not_reading_is_dropped),
+		cmocka_unit_test(test_stalled_client_memory_does_not_block_others),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
