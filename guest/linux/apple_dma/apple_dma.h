@@ -7,18 +7,27 @@
  * device's dma_map_ops: each map asks apple-dma-pci to register a
  * guest-physical range and hands the returned bus address to the driver.
  *
- * Locking: one spinlock per instance (taken with irqsave) protects the
- * mapping records, both rb-trees, the counters and the preallocated
- * command page/arrays; it is held across a doorbell. Nothing under it
- * sleeps, so maps and unmaps work in any context.
+ * Locking (docs/guest-module.md, "Locking and interrupts"):
+ *  - ad->lock, a spinlock taken with irqsave, protects the records, both
+ *    rb-trees, the idle list and the counters. It is never held across a
+ *    doorbell: everything under it is bookkeeping of bounded length.
+ *  - ad->db_lock owns the command page and the request/response arrays for
+ *    one batch (one doorbell round trip). apple_dma_host.c takes it only
+ *    with interrupts off and by trylock, so a CPU that finds it busy waits
+ *    with interrupts as its caller had them. Order: db_lock, then lock.
+ * Nothing sleeps, so maps and unmaps work in any context.
  *
  * Lifetime of a mapping record (struct apple_dma_mapping):
- *   PENDING  allocated and in by_base, the host has not been asked yet;
- *            only exists while the lock is held by the mapping call
- *   LIVE     registered on the host, in by_base and by_bus, refs >= 1
- *   DEAD     the host refused it; out of both trees, freed at refs == 0
- * A LIVE record whose last reference goes is taken out of both trees and
- * queued; the queue is flushed (batched UNMAP) before the lock is dropped.
+ *   PENDING    in by_base, the host is being asked to map it; only the
+ *              mapping call that created it (@owner) may use it
+ *   LIVE       registered on the host, in by_base and by_bus; refs >= 1, or
+ *              refs == 0 and on the idle list (cache mode, strict=0)
+ *   UNMAPPING  out of by_bus, still in by_base (its host key stays taken),
+ *              on the private queue of the call unregistering it
+ *   DEAD       the host refused it; out of both trees, freed at refs == 0
+ * A LIVE record whose last reference goes becomes idle (cache mode) or
+ * UNMAPPING (strict mode); the unmapping call unregisters it before it
+ * returns.
  */
 #ifndef APPLE_DMA_H
 #define APPLE_DMA_H
@@ -32,6 +41,7 @@
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include <vfio-apple/apple-dma-abi.h>
 
@@ -61,17 +71,30 @@
 /* Predecessors inspected when looking for a covering live mapping. */
 #define APPLE_DMA_COVER_SCAN		8
 
+/* map_sg ranges kept on the stack; longer lists try one allocation. */
+#define APPLE_DMA_SG_STACK		8
+
 enum apple_dma_rec_state {
 	APPLE_DMA_REC_PENDING,
 	APPLE_DMA_REC_LIVE,
+	APPLE_DMA_REC_UNMAPPING,
 	APPLE_DMA_REC_DEAD,
 };
+
+/* Module parameters (apple_dma_main.c); the cache reads them at each use. */
+extern bool apple_dma_strict;
+extern unsigned int apple_dma_cache_idle_ms;
+extern unsigned int apple_dma_cache_max_mappings;
+extern unsigned long apple_dma_cache_max_bytes;
 
 /**
  * struct apple_dma_mapping - one host registration
  * @base_node: node in apple_dma.by_base (PENDING, LIVE)
  * @bus_node: node in apple_dma.by_bus (LIVE)
  * @list: pending-map or unmap queue of the current call
+ * @lru: apple_dma.idle while idle (LIVE, refs == 0)
+ * @owner: the mapping call that created it (PENDING)
+ * @idle_since: jiffies when it became idle
  * @base: guest-physical base, also the host's key (16 KiB aligned)
  * @size: bytes registered
  * @bus: bus address of @base (LIVE)
@@ -83,6 +106,9 @@ struct apple_dma_mapping {
 	struct rb_node base_node;
 	struct rb_node bus_node;
 	struct list_head list;
+	struct list_head lru;
+	const void *owner;
+	unsigned long idle_since;
 	u64 base;
 	u64 size;
 	dma_addr_t bus;
@@ -91,12 +117,13 @@ struct apple_dma_mapping {
 	bool window;
 };
 
-/* One range of a mapping call (scratch, under the lock). */
+/* One range of a mapping call (the caller's scratch). */
 struct apple_dma_seg {
 	u64 gpa;
 	u64 len;		/* >= 1 */
 	struct apple_dma_mapping *rec;
 	dma_addr_t dma;
+	bool exact;		/* its window was refused: map the range alone */
 };
 
 struct apple_dma_stats {
@@ -118,6 +145,12 @@ struct apple_dma_stats {
 	u64 host_map_errors;
 	u64 host_unmap_errors;
 	u64 status_reads;	/* doorbells completed by reading STATUS */
+	u64 cache_hits;
+	u64 evictions;
+	u64 nospc_evictions;
+	u64 idle_mappings;
+	u64 idle_bytes;
+	u64 doorbell_waits;
 };
 
 /**
@@ -135,15 +168,18 @@ struct apple_dma_stats {
  *	page's status is read instead of STATUS (FEATURES, doorbell_status)
  * @holds_module: the managed device has a driver, which may still free
  *	through our ops: a module reference keeps apple_dma loaded
- * @lock: protects everything below it, and the device's command page
- * @by_base: records keyed by base GPA (reuse lookups)
- * @by_bus: LIVE records keyed by bus range (unmap lookups)
+ * @db_lock: the command page and the arrays, for one batch (apple_dma_host.c)
  * @cmd: command page (linear-map memory the host reads)
  * @req: request array, @max_batch entries
  * @resp: response array, @max_batch entries
  * @batch: records of the batch in flight
- * @segs: ranges of the map_sg chunk in flight
+ * @lock: protects the records, trees, idle list, counters and @reaper_armed
+ * @by_base: records keyed by base GPA (reuse lookups)
+ * @by_bus: LIVE records keyed by bus range (unmap lookups)
+ * @idle: idle records, oldest first (cache mode)
  * @stats: counters
+ * @reaper: releases idle records (apple_dma_cache.c)
+ * @reaper_armed: @reaper is queued or running and will look again
  * @cmd_gpa: guest-physical address of @cmd
  * @req_gpa: guest-physical address of @req
  * @resp_gpa: guest-physical address of @resp
@@ -152,6 +188,7 @@ struct apple_dma_stats {
  * @drain_wq: remove() waits here for @users to reach 0
  * @dying: set by remove() before the original ops are restored
  * @debugfs: per-instance debugfs directory
+ * @node: in the list of instances (module parameter changes)
  */
 struct apple_dma {
 	struct dma_map_ops ops;
@@ -164,15 +201,19 @@ struct apple_dma {
 	bool sync_doorbell;
 	bool holds_module;
 
-	spinlock_t lock;
-	struct rb_root by_base;
-	struct rb_root by_bus;
+	spinlock_t db_lock;
 	struct apple_dma_cmd *cmd;
 	void *req;
 	void *resp;
 	struct apple_dma_mapping **batch;
-	struct apple_dma_seg *segs;
+
+	spinlock_t lock;
+	struct rb_root by_base;
+	struct rb_root by_bus;
+	struct list_head idle;
 	struct apple_dma_stats stats;
+	struct delayed_work reaper;
+	bool reaper_armed;
 
 	phys_addr_t cmd_gpa;
 	phys_addr_t req_gpa;
@@ -183,9 +224,10 @@ struct apple_dma {
 	wait_queue_head_t drain_wq;
 	bool dying;
 	struct dentry *debugfs;
+	struct list_head node;
 };
 
-/* apple_dma_map.c: bookkeeping and the wire protocol. Any context. */
+/* apple_dma_map.c: records, windows, refcounts; the entry points. Any context. */
 int apple_dma_map_module_init(void);
 void apple_dma_map_module_exit(void);
 dma_addr_t apple_dma_map_range(struct apple_dma *ad, u64 gpa, size_t size,
@@ -200,6 +242,27 @@ void apple_dma_unmap_sg_ranges(struct apple_dma *ad, struct scatterlist *sgl,
 void apple_dma_unmap_all(struct apple_dma *ad);
 void apple_dma_snapshot_stats(struct apple_dma *ad, struct apple_dma_stats *s);
 void apple_dma_dump_mappings(struct apple_dma *ad, struct seq_file *m);
+/* for apple_dma_host.c and apple_dma_cache.c, ad->lock held */
+bool apple_dma_rec_make_live(struct apple_dma *ad, struct apple_dma_mapping *rec,
+			     dma_addr_t bus);
+void apple_dma_rec_make_dead(struct apple_dma *ad, struct apple_dma_mapping *rec);
+void apple_dma_rec_start_unmap(struct apple_dma *ad,
+			       struct apple_dma_mapping *rec,
+			       struct list_head *q);
+void apple_dma_rec_retire(struct apple_dma *ad, struct apple_dma_mapping *rec);
+
+/* apple_dma_host.c: the wire protocol. Any context, ad->lock not held. */
+void apple_dma_host_map(struct apple_dma *ad, struct list_head *pending);
+void apple_dma_host_unmap(struct apple_dma *ad, struct list_head *q);
+
+/* apple_dma_cache.c: idle mappings (cache mode) */
+void apple_dma_cache_init(struct apple_dma *ad);
+void apple_dma_cache_put(struct apple_dma *ad, struct apple_dma_mapping *rec);
+void apple_dma_cache_take(struct apple_dma *ad, struct apple_dma_mapping *rec);
+unsigned int apple_dma_cache_evict_all(struct apple_dma *ad, struct list_head *q);
+void apple_dma_cache_flush(struct apple_dma *ad);
+void apple_dma_cache_kick(struct apple_dma *ad);
+void apple_dma_cache_stop(struct apple_dma *ad);
 
 /* apple_dma_ops.c */
 extern const struct dma_map_ops apple_dma_ops_template;

@@ -24,6 +24,7 @@
 #include <linux/debugfs.h>
 #include <linux/io.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
@@ -45,6 +46,77 @@ static char *doorbell_status = "auto";
 module_param(doorbell_status, charp, 0444);
 MODULE_PARM_DESC(doorbell_status,
 		 "How a doorbell completes: auto (read STATUS unless FEATURES promises synchronous doorbells), always (read STATUS), never (read only the command page, as guests written for the reference platform do; a test mode)");
+
+/*
+ * The mapping cache (apple_dma_cache.c). strict=1 gives strict semantics:
+ * once dma_unmap returns, the range is gone from the DART. Both strict and
+ * cache_idle_ms may be changed at run time: setting strict releases every
+ * idle mapping at once, a new cache_idle_ms is applied at once.
+ */
+static LIST_HEAD(apple_dma_instances);
+static DEFINE_MUTEX(apple_dma_instances_lock);
+
+static void apple_dma_params_changed(bool flush)
+{
+	struct apple_dma *ad;
+
+	mutex_lock(&apple_dma_instances_lock);
+	list_for_each_entry(ad, &apple_dma_instances, node) {
+		if (flush)
+			apple_dma_cache_flush(ad);
+		else
+			apple_dma_cache_kick(ad);
+	}
+	mutex_unlock(&apple_dma_instances_lock);
+}
+
+static int apple_dma_set_strict(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	if (!ret && READ_ONCE(apple_dma_strict))
+		apple_dma_params_changed(true);
+	return ret;
+}
+
+static int apple_dma_set_idle_ms(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_uint(val, kp);
+
+	if (!ret)
+		apple_dma_params_changed(false);
+	return ret;
+}
+
+static const struct kernel_param_ops apple_dma_strict_ops = {
+	.set = apple_dma_set_strict,
+	.get = param_get_bool,
+};
+
+static const struct kernel_param_ops apple_dma_idle_ms_ops = {
+	.set = apple_dma_set_idle_ms,
+	.get = param_get_uint,
+};
+
+bool apple_dma_strict;
+module_param_cb(strict, &apple_dma_strict_ops, &apple_dma_strict, 0644);
+MODULE_PARM_DESC(strict,
+		 "1: unregister a mapping before dma_unmap returns; 0 (default): keep idle mappings registered for reuse, like iommu.strict=0");
+
+unsigned int apple_dma_cache_idle_ms = 20;
+module_param_cb(cache_idle_ms, &apple_dma_idle_ms_ops, &apple_dma_cache_idle_ms, 0644);
+MODULE_PARM_DESC(cache_idle_ms,
+		 "Idle mappings are unregistered after this many ms (default 20)");
+
+unsigned int apple_dma_cache_max_mappings = 1024;
+module_param_named(cache_max_mappings, apple_dma_cache_max_mappings, uint, 0644);
+MODULE_PARM_DESC(cache_max_mappings,
+		 "Idle mappings kept at most (default 1024; the platform allows 65536 live)");
+
+unsigned long apple_dma_cache_max_bytes = SZ_256M;
+module_param_named(cache_max_bytes, apple_dma_cache_max_bytes, ulong, 0644);
+MODULE_PARM_DESC(cache_max_bytes,
+		 "Bytes of idle mappings kept at most (default 256 MiB; the platform allows 1.5 GiB live)");
 
 static struct dentry *apple_dma_debugfs_root;
 
@@ -74,6 +146,12 @@ static const struct {
 	APPLE_DMA_STAT(host_map_errors),
 	APPLE_DMA_STAT(host_unmap_errors),
 	APPLE_DMA_STAT(status_reads),
+	APPLE_DMA_STAT(cache_hits),
+	APPLE_DMA_STAT(evictions),
+	APPLE_DMA_STAT(nospc_evictions),
+	APPLE_DMA_STAT(idle_mappings),
+	APPLE_DMA_STAT(idle_bytes),
+	APPLE_DMA_STAT(doorbell_waits),
 };
 
 static int apple_dma_stats_show(struct seq_file *m, void *unused)
@@ -225,8 +303,7 @@ static int apple_dma_alloc_buffers(struct apple_dma *ad)
 				  sizeof(struct apple_dma_unmap_resp)),
 			   GFP_KERNEL);
 	ad->batch = kcalloc(n, sizeof(*ad->batch), GFP_KERNEL);
-	ad->segs = kcalloc(n, sizeof(*ad->segs), GFP_KERNEL);
-	if (!ad->cmd || !ad->req || !ad->resp || !ad->batch || !ad->segs)
+	if (!ad->cmd || !ad->req || !ad->resp || !ad->batch)
 		return -ENOMEM;
 
 	ad->cmd_gpa = virt_to_phys(ad->cmd);
@@ -237,7 +314,6 @@ static int apple_dma_alloc_buffers(struct apple_dma *ad)
 
 static void apple_dma_free_buffers(struct apple_dma *ad)
 {
-	kfree(ad->segs);
 	kfree(ad->batch);
 	kfree(ad->resp);
 	kfree(ad->req);
@@ -298,6 +374,8 @@ static int apple_dma_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ad->by_base = RB_ROOT;
 	ad->by_bus = RB_ROOT;
 	spin_lock_init(&ad->lock);
+	spin_lock_init(&ad->db_lock);
+	apple_dma_cache_init(ad);
 	atomic_set(&ad->users, 0);
 	init_waitqueue_head(&ad->drain_wq);
 
@@ -364,12 +442,16 @@ static int apple_dma_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_debugfs;
 	apple_dma_install_ops(ad);
+	mutex_lock(&apple_dma_instances_lock);
+	list_add_tail(&ad->node, &apple_dma_instances);
+	mutex_unlock(&apple_dma_instances_lock);
 
 	dev_info(&pdev->dev,
-		 "managing DMA for %s: %u entries per doorbell (device max %u), window %s%u, %s doorbells (features %#x)\n",
+		 "managing DMA for %s: %u entries per doorbell (device max %u), window %s%u, %s doorbells (features %#x), %s\n",
 		 pci_name(ad->managed), ad->max_batch, max_entries,
 		 ad->window_shift ? "2^" : "", ad->window_shift,
-		 ad->sync_doorbell ? "synchronous" : "posted", features);
+		 ad->sync_doorbell ? "synchronous" : "posted", features,
+		 READ_ONCE(apple_dma_strict) ? "strict" : "mapping cache");
 	return 0;
 
 err_debugfs:
@@ -394,9 +476,13 @@ static void apple_dma_remove(struct pci_dev *pdev)
 {
 	struct apple_dma *ad = pci_get_drvdata(pdev);
 
+	mutex_lock(&apple_dma_instances_lock);
+	list_del(&ad->node);
+	mutex_unlock(&apple_dma_instances_lock);
 	apple_dma_restore_ops(ad);
 	bus_unregister_notifier(&pci_bus_type, &ad->nb);
 
+	apple_dma_cache_stop(ad);
 	apple_dma_unmap_all(ad);
 
 	debugfs_remove_recursive(ad->debugfs);
@@ -412,6 +498,32 @@ static void apple_dma_remove(struct pci_dev *pdev)
 	kfree(ad);
 }
 
+/*
+ * A reset of apple-dma-pci drops every host registration and CMD_GPA:
+ * release the cache first (idle records would otherwise hand out bus
+ * addresses the DART no longer maps), and again afterwards for any that
+ * became idle meanwhile; then point the device at the command page again.
+ * Mappings still in use across a reset are lost (as on a VM reboot).
+ */
+static void apple_dma_reset_prepare(struct pci_dev *pdev)
+{
+	apple_dma_cache_flush(pci_get_drvdata(pdev));
+}
+
+static void apple_dma_reset_done(struct pci_dev *pdev)
+{
+	struct apple_dma *ad = pci_get_drvdata(pdev);
+
+	apple_dma_cache_flush(ad);
+	writel(lower_32_bits(ad->cmd_gpa), ad->regs + APPLE_DMA_REG_CMD_GPA_LO);
+	writel(upper_32_bits(ad->cmd_gpa), ad->regs + APPLE_DMA_REG_CMD_GPA_HI);
+}
+
+static const struct pci_error_handlers apple_dma_err_handlers = {
+	.reset_prepare	= apple_dma_reset_prepare,
+	.reset_done	= apple_dma_reset_done,
+};
+
 static const struct pci_device_id apple_dma_ids[] = {
 	{ PCI_DEVICE(APPLE_DMA_PCI_VENDOR_ID, APPLE_DMA_PCI_DEVICE_ID) },
 	{ }
@@ -423,6 +535,7 @@ static struct pci_driver apple_dma_driver = {
 	.id_table	= apple_dma_ids,
 	.probe		= apple_dma_probe,
 	.remove		= apple_dma_remove,
+	.err_handler	= &apple_dma_err_handlers,
 };
 
 static int __init apple_dma_init(void)

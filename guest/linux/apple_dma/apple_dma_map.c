@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * apple_dma: mapping records, windows, refcounts and batched submission.
+ * apple_dma: mapping records, windows, refcounts; the entry points.
  *
- * Every function here may run in atomic context: the instance lock is a
- * spinlock taken with irqsave, records come from a slab cache with
- * GFP_ATOMIC, and the doorbell is an MMIO write followed by a read (of
- * STATUS, or of the command page when the device promises synchronous
- * doorbells).
+ * Every function here may run in atomic context: ad->lock is a spinlock
+ * taken with irqsave and held only for bookkeeping, records come from a
+ * slab cache with GFP_ATOMIC, and the host is asked (apple_dma_host.c)
+ * after ad->lock is dropped.
  *
  * Ordering rule: a record is allocated and inserted (PENDING) before the
  * host is asked to map its range, so no allocation failure can leave a
  * host registration (a DMA window into guest memory) without a record.
+ * A PENDING record is used only by the call that created it; another call
+ * that needs the same range makes its own registration (rare: two CPUs
+ * touching a new window at once) rather than wait for a round trip it
+ * does not own, which an interrupt handler on the owner's CPU could not.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,6 +39,13 @@ void apple_dma_map_module_exit(void)
 }
 
 /* ---- trees (lock held) ------------------------------------------------ */
+
+/* Usable by the call @owner: LIVE, or PENDING and its own. */
+static bool rec_usable(const struct apple_dma_mapping *rec, const void *owner)
+{
+	return rec->state == APPLE_DMA_REC_LIVE ||
+	       (rec->state == APPLE_DMA_REC_PENDING && rec->owner == owner);
+}
 
 static struct apple_dma_mapping *base_entry(struct rb_node *node)
 {
@@ -143,9 +153,9 @@ static bool rec_covers(const struct apple_dma_mapping *rec, u64 gpa, u64 end)
 	return rec->base <= gpa && end - rec->base <= rec->size;
 }
 
-/* A PENDING or LIVE record covering [gpa, end), looking a few bases back. */
+/* A record @owner may use covering [gpa, end), looking a few bases back. */
 static struct apple_dma_mapping *find_covering(struct apple_dma *ad, u64 gpa,
-					       u64 end)
+					       u64 end, const void *owner)
 {
 	struct rb_node *node = base_floor(ad, gpa);
 	int i;
@@ -153,7 +163,7 @@ static struct apple_dma_mapping *find_covering(struct apple_dma *ad, u64 gpa,
 	for (i = 0; node && i < APPLE_DMA_COVER_SCAN; i++, node = rb_prev(node)) {
 		struct apple_dma_mapping *rec = base_entry(node);
 
-		if (rec_covers(rec, gpa, end))
+		if (rec_usable(rec, owner) && rec_covers(rec, gpa, end))
 			return rec;
 	}
 	return NULL;
@@ -190,7 +200,9 @@ static int new_rec(struct apple_dma *ad, struct apple_dma_seg *seg, u64 base,
 	rec->window = window;
 	rec->refs = 1;
 	rec->state = APPLE_DMA_REC_PENDING;
+	rec->owner = pending;
 	RB_CLEAR_NODE(&rec->bus_node);
+	INIT_LIST_HEAD(&rec->lru);
 	if (WARN_ON_ONCE(base_insert(ad, rec))) {
 		kmem_cache_free(apple_dma_rec_cache, rec);
 		return -EEXIST;
@@ -200,9 +212,58 @@ static int new_rec(struct apple_dma *ad, struct apple_dma_seg *seg, u64 base,
 	return 0;
 }
 
+/* LIVE -> UNMAPPING onto @q: the bus range goes, the host key stays taken. */
+void apple_dma_rec_start_unmap(struct apple_dma *ad,
+			       struct apple_dma_mapping *rec,
+			       struct list_head *q)
+{
+	lockdep_assert_held(&ad->lock);
+
+	rb_erase(&rec->bus_node, &ad->by_bus);
+	RB_CLEAR_NODE(&rec->bus_node);
+	stats_live_sub(ad, rec);
+	rec->state = APPLE_DMA_REC_UNMAPPING;
+	list_add_tail(&rec->list, q);
+}
+
+/* The host has unregistered @rec (UNMAPPING): free its key and memory. */
+void apple_dma_rec_retire(struct apple_dma *ad, struct apple_dma_mapping *rec)
+{
+	lockdep_assert_held(&ad->lock);
+
+	rb_erase(&rec->base_node, &ad->by_base);
+	kmem_cache_free(apple_dma_rec_cache, rec);
+}
+
+/* PENDING -> LIVE at @bus; false if the bus range overlaps a live one. */
+bool apple_dma_rec_make_live(struct apple_dma *ad, struct apple_dma_mapping *rec,
+			     dma_addr_t bus)
+{
+	lockdep_assert_held(&ad->lock);
+
+	rec->bus = bus;
+	if (bus_insert(ad, rec))
+		return false;
+	rec->state = APPLE_DMA_REC_LIVE;
+	ad->stats.host_maps++;
+	stats_live_add(ad, rec);
+	return true;
+}
+
+/* PENDING -> DEAD: the host refused it; freed when its users let go. */
+void apple_dma_rec_make_dead(struct apple_dma *ad, struct apple_dma_mapping *rec)
+{
+	lockdep_assert_held(&ad->lock);
+
+	ad->stats.host_map_errors++;
+	rb_erase(&rec->base_node, &ad->by_base);
+	rec->state = APPLE_DMA_REC_DEAD;
+}
+
 /*
- * Drop one reference. A LIVE record that loses its last one leaves both
- * trees and goes onto @unmapq for the caller to flush.
+ * Drop one reference. A LIVE record that loses its last one becomes idle
+ * (cache mode) or goes onto @unmapq for the caller to unregister (strict
+ * mode, and while the instance is going away).
  */
 static void put_rec(struct apple_dma *ad, struct apple_dma_mapping *rec,
 		    struct list_head *unmapq)
@@ -221,10 +282,10 @@ static void put_rec(struct apple_dma *ad, struct apple_dma_mapping *rec,
 		kmem_cache_free(apple_dma_rec_cache, rec);
 		break;
 	case APPLE_DMA_REC_LIVE:
-		rb_erase(&rec->base_node, &ad->by_base);
-		rb_erase(&rec->bus_node, &ad->by_bus);
-		stats_live_sub(ad, rec);
-		list_add_tail(&rec->list, unmapq);
+		if (!READ_ONCE(apple_dma_strict) && !READ_ONCE(ad->dying))
+			apple_dma_cache_put(ad, rec);
+		else
+			apple_dma_rec_start_unmap(ad, rec, unmapq);
 		break;
 	default:
 		kmem_cache_free(apple_dma_rec_cache, rec);
@@ -237,7 +298,9 @@ static void put_rec(struct apple_dma *ad, struct apple_dma_mapping *rec,
  * it. Windowed: a range inside one aligned window is backed by the whole
  * window. Otherwise (or when the window key is taken by a smaller
  * mapping): an exact mapping rounded out to 16 KiB. The host keys by base,
- * so a new exact mapping whose base is already a key moves its base down.
+ * so a new exact mapping whose base is already a key (of any record, even
+ * one being unregistered) moves its base down. A hit on an idle record
+ * takes it out of the cache.
  */
 static int resolve(struct apple_dma *ad, struct apple_dma_seg *seg,
 		   bool allow_window, struct list_head *pending)
@@ -253,10 +316,10 @@ static int resolve(struct apple_dma *ad, struct apple_dma_seg *seg,
 		u64 wbase = gpa & ~(wsize - 1);
 
 		rec = base_find(ad, wbase);
-		if (rec && rec_covers(rec, gpa, end))
+		if (rec && rec_usable(rec, pending) && rec_covers(rec, gpa, end))
 			goto hit;
 		if (!rec) {
-			rec = find_covering(ad, gpa, end);
+			rec = find_covering(ad, gpa, end, pending);
 			if (rec)
 				goto hit;
 			return new_rec(ad, seg, wbase, wsize, true, pending);
@@ -264,7 +327,7 @@ static int resolve(struct apple_dma *ad, struct apple_dma_seg *seg,
 		ad->stats.collisions++;
 	}
 
-	rec = find_covering(ad, gpa, end);
+	rec = find_covering(ad, gpa, end, pending);
 	if (rec)
 		goto hit;
 
@@ -292,6 +355,8 @@ static int resolve(struct apple_dma *ad, struct apple_dma_seg *seg,
 	return -EBUSY;
 
 hit:
+	if (!rec->refs)
+		apple_dma_cache_take(ad, rec);
 	rec->refs++;
 	seg->rec = rec;
 	if (rec->state == APPLE_DMA_REC_LIVE)
@@ -299,274 +364,77 @@ hit:
 	return 0;
 }
 
-/* ---- the wire protocol (lock held) ------------------------------------ */
+/* ---- mapping calls ------------------------------------------------------ */
 
 /*
- * Process one batch of @count entries already in the request array.
- * Returns 0 when the responses are to be parsed (OK or IOERR: each entry
- * says), -EINVAL when the device refused the command as a whole (it then
- * writes no response).
- */
-static int doorbell(struct apple_dma *ad, u32 type, u32 count)
-{
-	struct apple_dma_cmd *cmd = ad->cmd;
-	struct apple_dma_stats *s = &ad->stats;
-	u32 status;
-
-	lockdep_assert_held(&ad->lock);
-
-	cmd->type = cpu_to_le32(type);
-	cmd->count = cpu_to_le32(count);
-	cmd->status = cpu_to_le32(U32_MAX);
-	cmd->reserved = 0;
-	cmd->req_gpa = cpu_to_le64(ad->req_gpa);
-	cmd->resp_gpa = cpu_to_le64(ad->resp_gpa);
-
-	/* The device reads the command page and arrays on the doorbell. */
-	wmb();
-	writel(1, ad->regs + APPLE_DMA_REG_DOORBELL);
-	if (ad->sync_doorbell) {
-		/*
-		 * The write completed after the batch (FEATURES): the status is
-		 * in the command page. The barrier keeps the loads after it.
-		 */
-		mb();
-		status = le32_to_cpu(READ_ONCE(cmd->status));
-	} else {
-		/*
-		 * The doorbell write may be posted (vfio-user); this read
-		 * cannot complete before the batch has been processed.
-		 */
-		status = readl(ad->regs + APPLE_DMA_REG_STATUS);
-		s->status_reads++;
-	}
-	/* Responses are read only after the status. */
-	rmb();
-
-	s->doorbells++;
-	s->entries += count;
-	s->max_entries_per_doorbell = max_t(u64, s->max_entries_per_doorbell,
-					    count);
-
-	switch (status) {
-	case APPLE_DMA_STATUS_OK:
-	case APPLE_DMA_STATUS_IOERR:
-		return 0;
-	case APPLE_DMA_STATUS_INVAL:
-		dev_warn_ratelimited(&ad->pdev->dev,
-				     "device rejected %s batch of %u entries\n",
-				     type == APPLE_DMA_CMD_MAP ? "map" : "unmap",
-				     count);
-		return -EINVAL;
-	default:
-		/* Unwritten responses keep their failure sentinel. */
-		dev_warn_ratelimited(&ad->pdev->dev,
-				     "unexpected batch status %#x\n", status);
-		return 0;
-	}
-}
-
-/* Send UNMAP for the first @n entries of the request array. */
-static void host_unmap_batch(struct apple_dma *ad, u32 n)
-{
-	struct apple_dma_unmap_req *req = ad->req;
-	struct apple_dma_unmap_resp *resp = ad->resp;
-	u32 i;
-	int ret;
-
-	for (i = 0; i < n; i++) {
-		resp[i].id = 0;
-		resp[i].status = cpu_to_le32(U32_MAX);
-		resp[i].reserved = 0;
-	}
-	ret = doorbell(ad, APPLE_DMA_CMD_UNMAP, n);
-	for (i = 0; i < n; i++) {
-		if (!ret && le32_to_cpu(resp[i].status) == APPLE_DMA_STATUS_OK &&
-		    resp[i].id == req[i].id) {
-			ad->stats.host_unmaps++;
-			continue;
-		}
-		ad->stats.host_unmap_errors++;
-		dev_warn_ratelimited(&ad->pdev->dev,
-				     "host unmap of %#llx failed (status %u)\n",
-				     le64_to_cpu(req[i].id),
-				     le32_to_cpu(resp[i].status));
-	}
-}
-
-/* Unregister and free every record on @q, max_batch per doorbell. */
-static void flush_unmaps(struct apple_dma *ad, struct list_head *q)
-{
-	struct apple_dma_unmap_req *req = ad->req;
-	struct apple_dma_mapping *rec, *tmp;
-	u32 n;
-
-	lockdep_assert_held(&ad->lock);
-
-	while (!list_empty(q)) {
-		n = 0;
-		list_for_each_entry_safe(rec, tmp, q, list) {
-			if (n == ad->max_batch)
-				break;
-			list_del(&rec->list);
-			req[n].id = cpu_to_le64(rec->base);
-			req[n].size = cpu_to_le64(rec->size);
-			ad->batch[n++] = rec;
-		}
-		host_unmap_batch(ad, n);
-		while (n)
-			kmem_cache_free(apple_dma_rec_cache, ad->batch[--n]);
-	}
-}
-
-/*
- * Check one MAP response. On success the record becomes LIVE. When the
- * host reports success but the answer is unusable, *@leaked tells the
- * caller the host holds a registration that must be dropped.
- */
-static bool accept_map_resp(struct apple_dma *ad, struct apple_dma_mapping *rec,
-			    const struct apple_dma_map_resp *resp, bool *leaked)
-{
-	u64 id = le64_to_cpu(resp->id);
-	u64 bus = le64_to_cpu(resp->dma_addr);
-	u32 dma_len = le32_to_cpu(resp->dma_len);
-	u64 last;
-
-	*leaked = false;
-	if (le32_to_cpu(resp->status) != APPLE_DMA_STATUS_OK) {
-		dev_dbg_ratelimited(&ad->pdev->dev,
-				    "host map %#llx+%#llx failed (status %u)\n",
-				    rec->base, rec->size,
-				    le32_to_cpu(resp->status));
-		return false;
-	}
-
-	*leaked = true;
-	if (id != rec->base || dma_len < rec->size ||
-	    check_add_overflow(bus, rec->size - 1, &last) ||
-	    (dma_addr_t)last != last) {
-		dev_warn_ratelimited(&ad->pdev->dev,
-				     "bad host answer for %#llx+%#llx: id %#llx bus %#llx len %#x\n",
-				     rec->base, rec->size, id, bus, dma_len);
-		return false;
-	}
-	rec->bus = bus;
-	if (bus_insert(ad, rec)) {
-		dev_warn_ratelimited(&ad->pdev->dev,
-				     "host bus range %#llx+%#llx overlaps a live mapping\n",
-				     bus, rec->size);
-		return false;
-	}
-	*leaked = false;
-	return true;
-}
-
-/* Register every record on @pending with the host, max_batch per doorbell. */
-static void submit_maps(struct apple_dma *ad, struct list_head *pending)
-{
-	struct apple_dma_map_req *req = ad->req;
-	struct apple_dma_map_resp *resp = ad->resp;
-	struct apple_dma_unmap_req *ureq = ad->req;
-	struct apple_dma_mapping *rec, *tmp;
-	u32 i, n, nbad;
-	bool leaked;
-	int ret;
-
-	lockdep_assert_held(&ad->lock);
-
-	while (!list_empty(pending)) {
-		n = 0;
-		list_for_each_entry_safe(rec, tmp, pending, list) {
-			if (n == ad->max_batch)
-				break;
-			list_del_init(&rec->list);
-			req[n].gpa = cpu_to_le64(rec->base);
-			req[n].len = cpu_to_le32(rec->size);
-			req[n].flags = 0;
-			memset(&resp[n], 0, sizeof(resp[n]));
-			resp[n].status = cpu_to_le32(U32_MAX);
-			ad->batch[n++] = rec;
-		}
-
-		ret = doorbell(ad, APPLE_DMA_CMD_MAP, n);
-
-		/*
-		 * Requests have been consumed; unusable-but-registered
-		 * entries are collected as UNMAP requests in the same array
-		 * (index nbad <= i, same entry size).
-		 */
-		nbad = 0;
-		for (i = 0; i < n; i++) {
-			rec = ad->batch[i];
-			if (!ret && accept_map_resp(ad, rec, &resp[i], &leaked)) {
-				rec->state = APPLE_DMA_REC_LIVE;
-				ad->stats.host_maps++;
-				stats_live_add(ad, rec);
-				continue;
-			}
-			ad->stats.host_map_errors++;
-			rb_erase(&rec->base_node, &ad->by_base);
-			rec->state = APPLE_DMA_REC_DEAD;
-			if (!ret && leaked) {
-				ureq[nbad].id = cpu_to_le64(rec->base);
-				ureq[nbad].size = cpu_to_le64(rec->size);
-				nbad++;
-			}
-		}
-		if (nbad)
-			host_unmap_batch(ad, nbad);
-	}
-}
-
-/*
- * Map @n (<= max_batch) ranges: one doorbell for all new registrations,
- * a second one only if windows failed and are retried as exact mappings.
- * On failure nothing taken by this call is kept and no registration it
+ * Map @n ranges (no lock held): take cached or live records, ask the host
+ * for the new ones in as few doorbells as max_batch allows. A window the
+ * host refuses (a hole in guest RAM) is retried as the range alone; a
+ * range the host refuses is retried once after the cache was emptied. On
+ * failure nothing taken by this call is kept and no registration it
  * created is left on the host.
  */
-static int map_segs_locked(struct apple_dma *ad, struct apple_dma_seg *segs,
-			   unsigned int n, u64 mask)
+static int map_segs(struct apple_dma *ad, struct apple_dma_seg *segs,
+		    unsigned int n, u64 mask)
 {
 	struct apple_dma_mapping *rec;
+	bool evicted = false, evict_now, again;
 	LIST_HEAD(pending);
 	LIST_HEAD(unmapq);
-	bool retry = false;
+	LIST_HEAD(evictq);
+	unsigned long flags;
 	unsigned int i;
 	int ret = 0;
 
-	lockdep_assert_held(&ad->lock);
-
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		segs[i].rec = NULL;
-	for (i = 0; i < n; i++) {
-		ret = resolve(ad, &segs[i], true, &pending);
-		if (ret)
-			goto unwind;
+		segs[i].exact = false;
 	}
-	submit_maps(ad, &pending);
+	do {
+		again = false;
+		evict_now = false;
+		spin_lock_irqsave(&ad->lock, flags);
+		for (i = 0; i < n; i++) {
+			rec = segs[i].rec;
+			if (!rec || rec->state != APPLE_DMA_REC_DEAD)
+				continue;
+			if (rec->window) {
+				segs[i].exact = true;
+			} else if (!evicted && ad->stats.idle_mappings) {
+				evict_now = true;
+			} else {
+				ret = -EIO;
+				break;
+			}
+			put_rec(ad, rec, &unmapq);
+			segs[i].rec = NULL;
+		}
+		if (!ret && evict_now) {
+			apple_dma_cache_evict_all(ad, &evictq);
+			ad->stats.nospc_evictions++;
+			evicted = true;
+		}
+		for (i = 0; i < n && !ret; i++)
+			if (!segs[i].rec)
+				ret = resolve(ad, &segs[i], !segs[i].exact, &pending);
+		spin_unlock_irqrestore(&ad->lock, flags);
 
-	/* A window can run into a hole in guest RAM: try the range alone. */
-	for (i = 0; i < n; i++) {
-		rec = segs[i].rec;
-		if (rec->state != APPLE_DMA_REC_DEAD || !rec->window)
-			continue;
-		put_rec(ad, rec, &unmapq);
-		segs[i].rec = NULL;
-		ret = resolve(ad, &segs[i], false, &pending);
-		if (ret)
-			goto unwind;
-		retry = true;
-	}
-	if (retry)
-		submit_maps(ad, &pending);
+		/* room first, then the maps */
+		apple_dma_host_unmap(ad, &evictq);
+		if (!ret && !list_empty(&pending)) {
+			apple_dma_host_map(ad, &pending);
+			again = true;
+		}
+	} while (again);
 
-	for (i = 0; i < n; i++) {
+	spin_lock_irqsave(&ad->lock, flags);
+	for (i = 0; i < n && !ret; i++) {
 		struct apple_dma_seg *seg = &segs[i];
 
 		rec = seg->rec;
 		if (rec->state != APPLE_DMA_REC_LIVE) {
 			ret = -EIO;
-			goto unwind;
+			break;
 		}
 		/* bus + size - 1 was checked not to overflow */
 		seg->dma = rec->bus + (seg->gpa - rec->base);
@@ -575,19 +443,21 @@ static int map_segs_locked(struct apple_dma *ad, struct apple_dma_seg *segs,
 					     "bus address %#llx+%#llx beyond DMA mask %#llx\n",
 					     (u64)seg->dma, seg->len, mask);
 			ret = -EIO;
-			goto unwind;
 		}
 	}
-	ad->stats.maps += n;
-	return 0;
-
-unwind:
-	for (i = 0; i < n; i++) {
-		if (segs[i].rec)
-			put_rec(ad, segs[i].rec, &unmapq);
-		segs[i].rec = NULL;
+	if (ret) {
+		for (i = 0; i < n; i++) {
+			if (segs[i].rec)
+				put_rec(ad, segs[i].rec, &unmapq);
+			segs[i].rec = NULL;
+		}
+		/* PENDING records of a failed resolve were freed by put_rec */
+		WARN_ON_ONCE(!list_empty(&pending));
+	} else {
+		ad->stats.maps += n;
 	}
-	flush_unmaps(ad, &unmapq);
+	spin_unlock_irqrestore(&ad->lock, flags);
+	apple_dma_host_unmap(ad, &unmapq);
 	return ret;
 }
 
@@ -626,14 +496,12 @@ dma_addr_t apple_dma_map_range(struct apple_dma *ad, u64 gpa, size_t size,
 	int ret;
 
 	ret = seg_init(&seg, gpa, size);
-	spin_lock_irqsave(&ad->lock, flags);
 	if (!ret)
-		ret = map_segs_locked(ad, &seg, 1, mask);
-	if (ret)
-		ad->stats.map_failures++;
-	spin_unlock_irqrestore(&ad->lock, flags);
-
+		ret = map_segs(ad, &seg, 1, mask);
 	if (ret) {
+		spin_lock_irqsave(&ad->lock, flags);
+		ad->stats.map_failures++;
+		spin_unlock_irqrestore(&ad->lock, flags);
 		dev_warn_ratelimited(&ad->pdev->dev,
 				     "map of %#llx+%#zx for %s failed: %d\n",
 				     gpa, size, pci_name(ad->managed), ret);
@@ -685,11 +553,12 @@ int apple_dma_unmap_range(struct apple_dma *ad, dma_addr_t addr, size_t size,
 			*gpa = rec->base + (addr - rec->bus);
 		ad->stats.unmaps++;
 		put_rec(ad, rec, &unmapq);
-		flush_unmaps(ad, &unmapq);
 	} else {
 		ret = -ENOENT;
 	}
 	spin_unlock_irqrestore(&ad->lock, flags);
+	/* strict mode: gone from the host before we return */
+	apple_dma_host_unmap(ad, &unmapq);
 	return ret;
 }
 
@@ -710,14 +579,21 @@ int apple_dma_translate(struct apple_dma *ad, dma_addr_t addr, u64 *gpa)
 	return ret;
 }
 
-static void unmap_sg_locked(struct apple_dma *ad, struct scatterlist *sgl,
-			    int nents, bool restore)
+/*
+ * Release the first @nents entries (no lock held): bookkeeping under the
+ * lock, whatever must leave the host after it. @uncount takes the maps
+ * and unmaps back out of the counters (a failed map_sg is one failure).
+ */
+static void unmap_sg(struct apple_dma *ad, struct scatterlist *sgl, int nents,
+		     bool restore, bool uncount)
 {
 	struct apple_dma_mapping *rec;
 	struct scatterlist *s;
+	unsigned long flags;
 	LIST_HEAD(unmapq);
 	int i;
 
+	spin_lock_irqsave(&ad->lock, flags);
 	for_each_sg(sgl, s, nents, i) {
 		dma_addr_t addr = sg_dma_address(s);
 
@@ -729,7 +605,12 @@ static void unmap_sg_locked(struct apple_dma *ad, struct scatterlist *sgl,
 		ad->stats.unmaps++;
 		put_rec(ad, rec, &unmapq);
 	}
-	flush_unmaps(ad, &unmapq);
+	if (uncount) {
+		ad->stats.maps -= nents;
+		ad->stats.unmaps -= nents;
+	}
+	spin_unlock_irqrestore(&ad->lock, flags);
+	apple_dma_host_unmap(ad, &unmapq);
 }
 
 /**
@@ -742,50 +623,62 @@ static void unmap_sg_locked(struct apple_dma *ad, struct scatterlist *sgl,
  *	ops) instead of sg_phys/length
  *
  * Segments sharing a window share one registration; new registrations go
- * to the host max_batch per doorbell. Returns @nents or -EINVAL, -ENOMEM,
- * -EIO with everything this call took released again.
+ * to the host max_batch per doorbell (APPLE_DMA_SG_STACK per doorbell if
+ * no scratch array could be had for a longer list). Returns @nents or
+ * -EINVAL, -ENOMEM, -EIO with everything this call took released again.
  */
 int apple_dma_map_sg_ranges(struct apple_dma *ad, struct scatterlist *sgl,
 			    int nents, u64 mask, bool from_dma)
 {
+	struct apple_dma_seg stack_segs[APPLE_DMA_SG_STACK], *segs = stack_segs;
+	unsigned int i, n, cap = APPLE_DMA_SG_STACK;
 	struct scatterlist *s = sgl, *chunk;
 	unsigned long flags;
 	int done = 0, ret = 0;
-	unsigned int i, n;
 
-	spin_lock_irqsave(&ad->lock, flags);
+	if (nents > APPLE_DMA_SG_STACK) {
+		unsigned int want = min_t(unsigned int, nents, ad->max_batch);
+		struct apple_dma_seg *big;
+
+		big = kmalloc_array(want, sizeof(*big), GFP_ATOMIC | __GFP_NOWARN);
+		if (big) {
+			segs = big;
+			cap = want;
+		}
+	}
 	while (done < nents) {
-		n = min_t(unsigned int, nents - done, ad->max_batch);
+		n = min_t(unsigned int, nents - done, cap);
 		chunk = s;
 		for (i = 0; i < n; i++, s = sg_next(s)) {
 			u64 gpa = from_dma ? sg_dma_address(s) : sg_phys(s);
 			u64 len = from_dma ? sg_dma_len(s) : s->length;
 
-			ret = seg_init(&ad->segs[i], gpa, len);
+			ret = seg_init(&segs[i], gpa, len);
 			if (ret)
 				goto fail;
 		}
-		ret = map_segs_locked(ad, ad->segs, n, mask);
+		ret = map_segs(ad, segs, n, mask);
 		if (ret)
 			goto fail;
 		for (i = 0, s = chunk; i < n; i++, s = sg_next(s)) {
 			if (!from_dma)
 				sg_dma_len(s) = s->length;
-			sg_dma_address(s) = ad->segs[i].dma;
+			sg_dma_address(s) = segs[i].dma;
 		}
 		done += n;
 	}
-	spin_unlock_irqrestore(&ad->lock, flags);
+	if (segs != stack_segs)
+		kfree(segs);
 	return nents;
 
 fail:
+	if (segs != stack_segs)
+		kfree(segs);
+	spin_lock_irqsave(&ad->lock, flags);
 	ad->stats.map_failures++;
-	/* the earlier chunks, which this call mapped completely */
-	unmap_sg_locked(ad, sgl, done, from_dma);
-	/* count the call as one failure, not as maps and unmaps */
-	ad->stats.maps -= done;
-	ad->stats.unmaps -= done;
 	spin_unlock_irqrestore(&ad->lock, flags);
+	/* the earlier chunks, which this call mapped completely */
+	unmap_sg(ad, sgl, done, from_dma, true);
 	dev_warn_ratelimited(&ad->pdev->dev,
 			     "map_sg of %d entries for %s failed at entry %d: %d\n",
 			     nents, pci_name(ad->managed), done, ret);
@@ -800,45 +693,49 @@ fail:
  * @restore: write the guest-physical address back into sg_dma_address
  *	(what the original ops handed out), for their unmap_sg
  *
- * All host unmaps this releases go out max_batch per doorbell.
+ * In strict mode all host unmaps this releases go out max_batch per
+ * doorbell before it returns.
  */
 void apple_dma_unmap_sg_ranges(struct apple_dma *ad, struct scatterlist *sgl,
 			       int nents, bool restore)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&ad->lock, flags);
-	unmap_sg_locked(ad, sgl, nents, restore);
-	spin_unlock_irqrestore(&ad->lock, flags);
+	unmap_sg(ad, sgl, nents, restore, false);
 }
 
 /*
- * Unregister every remaining mapping (teardown; the ops are no longer
- * installed). One batch per lock hold, so interrupts are not kept off
- * for the whole table.
+ * Unregister every remaining mapping, idle or not (teardown: the ops are
+ * no longer installed and the cache work is stopped). One batch per lock
+ * hold.
  */
 void apple_dma_unmap_all(struct apple_dma *ad)
 {
 	struct apple_dma_mapping *rec;
+	struct rb_node *node, *next;
 	unsigned long flags;
 	u64 leaked = 0;
 	LIST_HEAD(q);
 	u32 n;
 
 	do {
+		n = 0;
 		spin_lock_irqsave(&ad->lock, flags);
-		for (n = 0; n < ad->max_batch; n++) {
-			rec = base_entry(rb_first(&ad->by_base));
-			if (!rec)
-				break;
+		for (node = rb_first(&ad->by_base); node && n < ad->max_batch;
+		     node = next) {
+			next = rb_next(node);
+			rec = base_entry(node);
+			if (WARN_ON_ONCE(rec->state != APPLE_DMA_REC_LIVE))
+				continue;
 			leaked += rec->refs;
-			rb_erase(&rec->base_node, &ad->by_base);
-			rb_erase(&rec->bus_node, &ad->by_bus);
-			stats_live_sub(ad, rec);
-			list_add_tail(&rec->list, &q);
+			if (!rec->refs) {
+				list_del_init(&rec->lru);
+				ad->stats.idle_mappings--;
+				ad->stats.idle_bytes -= rec->size;
+			}
+			apple_dma_rec_start_unmap(ad, rec, &q);
+			n++;
 		}
-		flush_unmaps(ad, &q);
 		spin_unlock_irqrestore(&ad->lock, flags);
+		apple_dma_host_unmap(ad, &q);
 	} while (n);
 
 	if (leaked)
@@ -856,7 +753,7 @@ void apple_dma_snapshot_stats(struct apple_dma *ad, struct apple_dma_stats *s)
 	spin_unlock_irqrestore(&ad->lock, flags);
 }
 
-/* One line per live registration: base size bus refs kind. */
+/* One line per record: base size bus refs kind (idle: cached, refs 0). */
 void apple_dma_dump_mappings(struct apple_dma *ad, struct seq_file *m)
 {
 	struct apple_dma_mapping *rec;
@@ -866,9 +763,11 @@ void apple_dma_dump_mappings(struct apple_dma *ad, struct seq_file *m)
 	spin_lock_irqsave(&ad->lock, flags);
 	for (node = rb_first(&ad->by_base); node; node = rb_next(node)) {
 		rec = base_entry(node);
-		seq_printf(m, "%#llx %#llx %#llx %u %s\n", rec->base, rec->size,
-			   (u64)rec->bus, rec->refs,
-			   rec->window ? "window" : "exact");
+		seq_printf(m, "%#llx %#llx %#llx %u %s%s\n", rec->base,
+			   rec->size, (u64)rec->bus, rec->refs,
+			   rec->window ? "window" : "exact",
+			   rec->state == APPLE_DMA_REC_LIVE && !rec->refs ?
+			   " idle" : "");
 	}
 	spin_unlock_irqrestore(&ad->lock, flags);
 }

@@ -81,16 +81,66 @@ for n in 1 2 17 64 128 256; do
 done
 check stress_all_cpus dt stress 5s
 
+# ---- the mapping cache (apple_dma's default, strict=0) ----------------------
+P=/sys/module/apple_dma/parameters
+st() { awk -v k="$1" '$1 == k { print $2 }' "$stats"; }
+host_mappings() { kv mappings "$(hostq status)"; }
+# wait_until SECONDS CMD...: polls CMD every 0.1 s, at most SECONDS.
+wait_until() {
+	t=$(($1 * 10)); shift
+	while ! "$@"; do
+		t=$((t - 1)); [ $t -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+idle_is() { test "$(st idle_mappings)" = "$1"; }
+check cache_is_default test "$(cat $P/strict)" = N
+check cache_hits_counted sh -c "test $(st cache_hits) -gt 0"
+# Idle mappings stay registered while the idle bound has not passed...
+echo 60000 > $P/cache_idle_ms
+check cache_copy dt copy 1048576 5 7 single seed=$RANDOM
+idle=$(st idle_mappings) host_before=$(host_mappings)
+check cache_idle_kept_on_host sh -c "test $idle -gt 0 && test $host_before = $(st live_mappings)"
+# ... and go, in a batch, once it has: the host's count goes down.
+ev=$(st evictions)
+echo 20 > $P/cache_idle_ms
+check cache_idle_released wait_until 10 idle_is 0
+host_after=$(host_mappings)
+check cache_idle_gone_from_host sh -c "test $host_after -lt $host_before &&
+	test $host_after = $(st live_mappings) && test $(st evictions) -ge $((ev + idle))"
+
+# ---- strict mode: nothing stays mapped after unmap ---------------------------
+echo 60000 > $P/cache_idle_ms
+dt copy 65536 0 0 single seed=$RANDOM >/dev/null
+check cache_holds_idle_before_strict sh -c "test $(st idle_mappings) -gt 0"
+echo 1 > $P/strict
+check strict_switch_releases_cache test "$(st idle_mappings)" = 0
+live=$(st live_mappings)
+check strict_copy dt copy 1048576 3 9 single seed=$RANDOM
+check strict_sg dt sg 64 5000 seed=$RANDOM
+check strict_nothing_left_mapped sh -c "test $(st idle_mappings) = 0 && test $(st live_mappings) = $live &&
+	test $(host_mappings) = $live"
+
 faults_before=$(kv faults "$(hostq status)")
 check stale_iova_faults dt stale 65536
 faults_after=$(kv faults "$(hostq status)")
 check stale_fault_recorded_in_dart test "$faults_after" -gt "$faults_before"
 
-# The function's DART allows MAPPING_LIMIT live mappings: exceed it.
+# The function's DART allows MAPPING_LIMIT live mappings: exceed it, with
+# the cache holding idle mappings (back to cache mode, long idle bound), so
+# the host's refusal at the limit must evict them and retry.
+echo 0 > $P/strict
+dt copy 1048576 0 0 single seed=$RANDOM >/dev/null
+nospc=$(st nospc_evictions) in_use=$(( $(st live_mappings) - $(st idle_mappings) ))
+check exhaust_cache_holds_idle sh -c "test $(st idle_mappings) -gt 0"
 check exhaust_limit dt exhaust $((MAPPING_LIMIT + 100)) 4096
 mapped=$(sed -n 's/^mapped //p' "$DT/result")
 check exhaust_stopped_at_limit test "${mapped:-0}" -lt $((MAPPING_LIMIT + 100))
 check exhaust_recovered grep -q '^recovered 1' "$DT/result"
+check exhaust_evicted_on_host_refusal sh -c "test $(st nospc_evictions) -gt $nospc"
+# every idle mapping made room: only the ones in use were not available
+check exhaust_no_room_lost_to_cache test "${mapped:-0}" -ge $((MAPPING_LIMIT - in_use - 2))
+echo "INFO apple-dma-pci reset methods: $(cat "$DMA/reset_method" 2>/dev/null || echo none)"
 
 # Counters: batching and windows did something.
 check counters_batched sh -c "awk '/^max_entries_per_doorbell/ { exit !(\$2 > 1) }' $stats"
@@ -111,7 +161,9 @@ check sg_after_rebind dt sg 32 5000 seed=$RANDOM
 # (dma-direct would free unrelated pages with our bus addresses)
 check unload_refused_while_driver_bound sh -c "! rmmod apple_dma 2>/dev/null"
 check copy_after_refused_unload dt copy 65536 3 5 single seed=$RANDOM
-# Unbinding apple-dma-pci unbinds the managed device's driver first.
+# Unbinding apple-dma-pci unbinds the managed device's driver first, and
+# releases every mapping, the idle ones of the cache included.
+check unbind_with_idle_mappings sh -c "test $(st idle_mappings) -gt 0"
 echo "0000:$DMA_BDF" > /sys/bus/pci/drivers/apple_dma/unbind
 check unbind_unbound_managed_driver test ! -e "$PT/driver"
 check unbind_zero_mappings test "$(kv mappings "$(hostq status)")" = 0
@@ -119,8 +171,10 @@ echo "0000:$DMA_BDF" > /sys/bus/pci/drivers/apple_dma/bind
 echo "0000:$PT_BDF" > /sys/bus/pci/drivers/dmatest_guest/bind
 check copy_after_apple_dma_rebind dt copy 65536 7 9 single seed=$RANDOM
 
-# ---- unload leaves nothing behind in the DART; reload works ------------------
+# ---- unload leaves nothing behind in the DART, idle mappings included -------
+dt copy 262144 0 0 single seed=$RANDOM >/dev/null
 rmmod dmatest_guest
+check unload_with_idle_mappings sh -c "test $(st idle_mappings) -gt 0"
 check apple_dma_unload rmmod apple_dma
 check unload_zero_mappings test "$(kv mappings "$(hostq status)")" = 0
 # Reloaded as a guest written for the reference platform: it never reads

@@ -86,6 +86,14 @@ check controller_reset sh -c "echo 1 > /sys/class/nvme/nvme0/reset_controller"
 check io_after_reset sh -c "dd if=$DEV of=/tmp/back bs=256k count=64 iflag=direct 2>/dev/null && cmp /tmp/pattern /tmp/back"
 rm -f /tmp/back
 
+# The mapping cache: the verified I/O above reused idle mappings, and once
+# the I/O stops they leave the host within the idle bound (polled, bounded).
+st() { awk -v k="$1" '$1 == k { print $2 }' "$stats"; }
+check cache_hits_on_io sh -c "test $(st cache_hits) -gt 0"
+i=0
+while [ "$(st idle_mappings)" != 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check cache_idle_released_after_io sh -c "test $(st idle_mappings) = 0 &&
+	test $(kv mappings "$(hostq status)") = $(st live_mappings)"
 check no_map_failures sh -c "awk '\$1 == \"map_failures\" { exit \$2 != 0 }' $stats"
 st=$(hostq status)
 check dart_no_new_faults sh -c "test $(kv faults "$st") = $faults_base || { echo faults: $(hostq faults); false; }"
