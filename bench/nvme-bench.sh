@@ -243,6 +243,7 @@ $1 == "DMA" {
 }
 function d(key, n) { return (key, n) in D ? D[key, n] + 0 : "" }
 function per(x, y, fmt) { return (x != "" && y + 0 > 0) ? sprintf(fmt, x / y) : "" }
+function ratio(A, x, y, w) { return ((x SUBSEP w) in A && (y SUBSEP w) in A && A[y SUBSEP w] > 0) ? sprintf("%.2f", A[x SUBSEP w] / A[y SUBSEP w]) : "" }
 END {
 	print "kernel,config,workload,iops,mb_s,lat_mean_us,ios,maps,unmaps,doorbells,entries,entries_per_doorbell,window_hits,host_maps,host_unmaps,host_irqs,map_failures,max_entries_per_doorbell,guest_peak_mappings,host_live_mappings,host_peak_mappings,cache_hits,evictions,nospc_evictions,doorbell_waits,idle_mappings,idle_bytes" > csv
 	print "| workload | config | IOPS | MB/s | mean latency (us) | IOPS vs b |"
@@ -258,6 +259,16 @@ END {
 			d(key, "host_unmaps"), d(key, "host_irqs"), d(key, "map_failures"), d(key, "max_entries_per_doorbell"), d(key, "peak_mappings"),
 			d(key, "host_mappings"), d(key, "host_peak_mappings"), d(key, "cache_hits"), d(key, "evictions"),
 			d(key, "nospc_evictions"), d(key, "doorbell_waits"), d(key, "idle_mappings"), d(key, "idle_bytes") > csv
+	}
+	# Ratios of throughput (IOPS, the same as MB/s for one block size) and
+	# of mean latency between configurations of this run.
+	print ""
+	print "| workload | a / b | a / c | d / a | latency a / b |"
+	print "| --- | ---: | ---: | ---: | ---: |"
+	for (i = 1; i <= nw; i++) {
+		w = W[i]
+		printf "| %s | %s | %s | %s | %s |\n", w, ratio(IOPS, "a", "b", w), ratio(IOPS, "a", "c", w),
+			ratio(IOPS, "d", "a", w), ratio(LAT, "a", "b", w)
 	}
 	print ""
 	print "| workload | config | I/Os | maps / I/O | doorbells / I/O | entries / doorbell | reused / map (window_hits) | cache hits / map | host maps / I/O | host unmaps / I/O | evictions | idle mappings at end | device irqs / I/O | map failures | host peak DART mappings |"
