@@ -231,7 +231,8 @@ static void dma_register_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 				"apple-dma: guest RAM [0x%llx, +0x%zx) not usable: %s",
 				(unsigned long long)gpa, info->iova.iov_len, strerror(-r));
 	else
-		log_ratelimited(&d->rl_ram, writable ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+		log_ratelimited(writable ? &d->rl_ram : &d->rl_ram_ro,
+				writable ? LOG_LVL_DEBUG : LOG_LVL_INFO,
 				"apple-dma: guest RAM [0x%llx, +0x%zx)%s%s",
 				(unsigned long long)gpa, info->iova.iov_len,
 				info->vaddr ? "" : " (no fd: unreachable)",
@@ -310,7 +311,8 @@ int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,
 	d->managed_bdf = managed_bdf;
 	d->max_entries = max_entries;
 	d->status = APPLE_DMA_STATUS_OK;
-	d->rl_reject = d->rl_access = d->rl_map = d->rl_ram = (struct ratelimit)RATELIMIT_DEFAULT;
+	d->rl_reject = d->rl_access = d->rl_map = d->rl_ram = d->rl_ram_ro =
+		(struct ratelimit)RATELIMIT_DEFAULT;
 
 	d->ctx = vfu_create_ctx(VFU_TRANS_SOCK, socket_path, LIBVFIO_USER_FLAG_ATTACH_NB, d,
 				VFU_DEV_TYPE_PCI);

@@ -55,7 +55,7 @@ struct apple_dma_dev {
 	 * Guest-triggered messages (rejected batches, bad BAR0 accesses, failed
 	 * maps, RAM churn from PAM writes, resets); stats keep exact counts.
 	 */
-	struct ratelimit rl_reject, rl_access, rl_map, rl_ram;
+	struct ratelimit rl_reject, rl_access, rl_map, rl_ram, rl_ram_ro;
 };
 
 int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,

@@ -38,10 +38,10 @@ status=0
 sys_boot "$id" "hostile-$id" "$initrd" "dmatest,bdf=01:00.0" \
 	--memory 1G --max-entries 256 || status=$?
 sys_judge "$SYS_WD/console.log" "hostile-$id" || status=1
-# Whether the server could reach ROM_GPA at all: QEMU 11 shares q35's
-# read-only BIOS area without an fd (unreachable), so the *_rom cases then
-# check the statuses only; the server's store into read-only RAM is covered
-# by tests/unit/test_server_core.c over a real PROT_READ page. Information.
+# Whether the server could reach ROM_GPA (QEMU shared it with an fd): the
+# server before it honoured protections died at cmd_rom. The store into
+# read-only RAM is also covered by tests/unit/test_server_core.c over a
+# real PROT_READ page. Information.
 rom_reachable() {
 	local lo len
 	while read -r lo len; do
