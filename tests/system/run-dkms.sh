@@ -43,7 +43,8 @@ cleanup() {
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
 		umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" || true
 	done
-	rm -rf "$ov"
+	# Never through a mount that failed to go (a bound /dev above all).
+	rm -rf --one-file-system "$ov"
 }
 trap cleanup EXIT
 mount -t overlay overlay -o "lowerdir=$TRIXIE_CHROOT,upperdir=$ov/upper,workdir=$ov/work" "$ov/root"
