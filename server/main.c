@@ -175,11 +175,11 @@ static void print_stats(const struct passthrough *pt, const struct apple_dma_dev
 		 (unsigned long long)b->unmap_ok, (unsigned long long)b->unmap_failed,
 		 dma->regs.n, (unsigned long long)dma->stats.bad_accesses);
 	log_info("passthrough: interrupts %llu delivered, %llu dropped, %llu wakeups, "
-		 "%llu config bytes filtered, %llu resets",
+		 "%llu config bytes filtered, %llu resets, %llu posted calls refused",
 		 (unsigned long long)pt->stats.irqs_delivered,
 		 (unsigned long long)pt->stats.irqs_dropped, (unsigned long long)pt->stats.wakeups,
 		 (unsigned long long)pt->stats.config_writes_dropped,
-		 (unsigned long long)pt->stats.resets);
+		 (unsigned long long)pt->stats.resets, (unsigned long long)pt->stats.posted_errors);
 }
 
 static int serve(struct passthrough *pt, struct apple_dma_dev *dma, struct dext_link *link,

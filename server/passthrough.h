@@ -6,11 +6,13 @@
  * - Config reads come from the dext (BAR registers synthesised there);
  *   the interrupt pin reads 0: the dext offers MSI/MSI-X only.
  * - Config writes go through config-filter.h.
- * - BARs are the dext's sizes (GetBARInfo); accesses become MMIORead/Write,
- *   or QEMU maps the BAR directly when the dext hands out its memory.
- * - MSI-X: the dext's pending bits are delivered on the eventfds QEMU set;
- *   the dext's enable mask follows the guest's MSI-X enable and function
- *   mask; one WaitInterrupt is always armed.
+ * - BARs are the dext's sizes (GetBARInfo); accesses become MMIORead/Write
+ *   (writes posted), or QEMU maps the BAR directly when the dext hands out
+ *   its memory.
+ * - MSI-X: the dext's pending bits, taken from the mapped interrupt state
+ *   page, are delivered on the eventfds QEMU set; the dext's enable mask
+ *   follows the guest's MSI-X enable and function mask; one WaitInterrupt
+ *   is always armed (re-armed posted).
  * - Device reset requests become ResetDevice.
  *
  * Runs on the server's single thread.
@@ -35,6 +37,7 @@ struct passthrough_stats {
 	uint64_t wakeups;
 	uint64_t config_writes_dropped;	/* bytes the filter dropped */
 	uint64_t resets;
+	uint64_t posted_errors;		/* posted calls the dext refused */
 };
 
 struct passthrough {
@@ -45,6 +48,8 @@ struct passthrough {
 	uint16_t msix_cap;		/* config offset of MSI-X, 0 if none */
 	struct config_filter_caps caps;	/* what the config filter guards */
 	uint64_t irq_mask[DEXT_IRQ_WORDS];	/* as last sent with SetIRQMask */
+	struct dext_irq_state *irq_state;	/* memory type 7; NULL: CheckInterrupt */
+	uint64_t irq_state_size;
 	struct {
 		uint32_t memory_index;
 		uint64_t size;

@@ -57,6 +57,49 @@ int dext_client_dispatch(struct dext_client *c)
 	return c->t->dispatch(c);
 }
 
+void dext_client_posted_done(struct dext_client *c, uint16_t selector, int error)
+{
+	if (!error)
+		return;
+	c->posted.errors++;
+	c->posted.last_error = error;
+	c->posted.last_selector = selector;
+}
+
+const struct dext_posted_stats *dext_client_posted_stats(const struct dext_client *c)
+{
+	return &c->posted;
+}
+
+/* Errors that mean the link is gone rather than that the dext said no. */
+static bool link_error(int r)
+{
+	return r == -ECONNRESET || r == -ETIMEDOUT || r == -EPIPE;
+}
+
+int dext_call_posted(struct dext_client *c, uint32_t selector, const uint64_t *in,
+		     uint32_t n_in)
+{
+	int r;
+
+	if (selector == DEXT_SEL_WAIT_INTERRUPT)
+		return -EINVAL;	/* dext_wait_interrupt_posted() */
+	c->posted.sent++;
+	if (c->t->post)
+		return c->t->post(c, selector, in, n_in);
+	r = c->t->call(c, selector, in, n_in, NULL, 0);
+	if (r < 0 && !link_error(r)) {
+		dext_client_posted_done(c, (uint16_t)selector, r);
+		r = 0;
+	}
+	return r;
+}
+
+int dext_client_flush(struct dext_client *c)
+{
+	return c->t->flush ? c->t->flush(c) : 0;
+}
+
 int dext_client_map(struct dext_client *c, unsigned int type, void **addr, uint64_t *size)
 {
 	if (type >= DEXT_MEM_TYPE_COUNT)
@@ -200,6 +243,14 @@ int dext_mmio_write(struct dext_client *c, uint32_t memory_index, uint64_t off,
 	return dext_call(c, DEXT_SEL_MMIO_WRITE, in, 4, NULL, 0);
 }
 
+int dext_mmio_write_posted(struct dext_client *c, uint32_t memory_index, uint64_t off,
+			   unsigned int width, uint64_t val)
+{
+	uint64_t in[4] = { memory_index, off, width, val };
+
+	return dext_call_posted(c, DEXT_SEL_MMIO_WRITE, in, 4);
+}
+
 int dext_setup_interrupts(struct dext_client *c, unsigned int *vectors)
 {
 	uint64_t v;
@@ -238,6 +289,21 @@ int dext_wait_interrupt(struct dext_client *c)
 	c->wait_armed = true;
 	r = c->t->arm_wait(c);
 	if (r < 0 && !was_armed)
+		c->wait_armed = false;
+	return r;
+}
+
+int dext_wait_interrupt_posted(struct dext_client *c)
+{
+	int r;
+
+	if (c->wait_armed || !c->t->post_arm_wait)
+		return dext_wait_interrupt(c);
+	c->posted.sent++;
+	/* Armed from now on: its completion may come right after the reply. */
+	c->wait_armed = true;
+	r = c->t->post_arm_wait(c);
+	if (r < 0)
 		c->wait_armed = false;
 	return r;
 }

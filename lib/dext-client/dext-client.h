@@ -15,6 +15,14 @@
  * (on the socket also by any later call); dext_client_take_wakeup()
  * reports it.
  *
+ * Posted calls (dext_call_posted() and the *_posted helpers) do not wait
+ * for their reply where the transport allows (the socket): the replies are
+ * taken, in order, by any later call, dext_client_dispatch() or
+ * dext_client_flush(), and a refusal is counted in
+ * dext_client_posted_stats() rather than returned. Requests are served in
+ * order, so a call made after a posted one sees its effect. On IOKit they
+ * are synchronous, with the same reporting.
+ *
  * Not thread-safe: use one client per thread, or serialise.
  */
 #ifndef VFIO_APPLE_DEXT_CLIENT_H
@@ -38,6 +46,13 @@ struct dext_bar_info {
 	uint32_t memory_index;
 	uint64_t size;		/* 0: BAR not implemented */
 	uint8_t type;		/* DEXT_BAR_TYPE_* */
+};
+
+struct dext_posted_stats {
+	uint64_t sent;		/* posted calls made */
+	uint64_t errors;	/* of them refused by the dext */
+	int last_error;		/* the latest refusal (negative errno) */
+	uint16_t last_selector;	/* and its selector */
 };
 
 struct dext_fault_info {
@@ -87,6 +102,18 @@ int dext_client_fault(struct dext_client *c, unsigned int index, unsigned int n,
 int dext_call(struct dext_client *c, uint32_t selector, const uint64_t *in, uint32_t n_in,
 	      uint64_t *out, uint32_t n_out);
 
+/*
+ * A selector without outputs (not WaitInterrupt), made posted: 0 once
+ * sent, the dext's answer counted in dext_client_posted_stats(). Waits for
+ * a reply only when 64 posted calls are in flight. -ECONNRESET etc. as any
+ * call when the link is gone.
+ */
+int dext_call_posted(struct dext_client *c, uint32_t selector, const uint64_t *in,
+		     uint32_t n_in);
+/* Waits for the replies of every posted call. */
+int dext_client_flush(struct dext_client *c);
+const struct dext_posted_stats *dext_client_posted_stats(const struct dext_client *c);
+
 /* Typed selectors. */
 int dext_get_identity(struct dext_client *c, struct dext_identity *id);
 int dext_claim(struct dext_client *c);
@@ -105,6 +132,8 @@ int dext_mmio_read(struct dext_client *c, uint32_t memory_index, uint64_t off,
 		   unsigned int width, uint64_t *val);
 int dext_mmio_write(struct dext_client *c, uint32_t memory_index, uint64_t off,
 		    unsigned int width, uint64_t val);
+int dext_mmio_write_posted(struct dext_client *c, uint32_t memory_index, uint64_t off,
+			   unsigned int width, uint64_t val);
 int dext_setup_interrupts(struct dext_client *c, unsigned int *vectors);
 int dext_check_interrupt(struct dext_client *c, uint64_t pending[DEXT_IRQ_WORDS]);
 int dext_set_irq_mask(struct dext_client *c, const uint64_t enabled[DEXT_IRQ_WORDS]);
@@ -115,6 +144,11 @@ int dext_reset_device(struct dext_client *c);
  * never comes. The completion sets the wakeup flag.
  */
 int dext_wait_interrupt(struct dext_client *c);
+/*
+ * Arms WaitInterrupt posted (when none is armed; else as
+ * dext_wait_interrupt()). A refusal disarms and is counted as a posted error.
+ */
+int dext_wait_interrupt_posted(struct dext_client *c);
 /* Reads replies that arrived without being asked for; never blocks. */
 int dext_client_dispatch(struct dext_client *c);
 /* True once per completed WaitInterrupt. */

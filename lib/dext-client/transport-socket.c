@@ -20,6 +20,8 @@
 #include "common/dext-sock.h"
 
 #define DEFAULT_TIMEOUT_MS	30000
+/* Posted calls in flight at most; far below what the socket buffers hold. */
+#define MAX_POSTED		64
 
 struct sock_client {
 	struct dext_client base;
@@ -29,6 +31,12 @@ struct sock_client {
 	uint32_t replaced_id;	/* the wait a re-arm replaces; its completion may be in flight */
 	bool replacing;
 	bool dead;
+	/* Posted calls awaiting their reply, oldest first (replies come in order). */
+	struct {
+		uint32_t id;
+		uint16_t op;
+	} posted[MAX_POSTED];
+	unsigned int posted_head, posted_n;
 };
 
 static const struct dext_transport socket_transport;
@@ -67,6 +75,32 @@ static int accept_async(struct sock_client *s, const struct dext_msg *m)
 		return -EPROTO;
 	s->wait_id = 0;	/* nothing armed (ids start at 1) */
 	return dext_client_complete_wait(&s->base);
+}
+
+/* The reply to the oldest posted call: a refusal is counted, not returned. */
+static int accept_posted(struct sock_client *s, const struct dext_msg *m)
+{
+	unsigned int h = s->posted_head;
+
+	if (!s->posted_n || m->hdr.id != s->posted[h].id)
+		return -EPROTO;
+	s->posted_head = (h + 1) % MAX_POSTED;
+	s->posted_n--;
+	if (!m->hdr.error)
+		return 0;
+	dext_client_posted_done(&s->base, s->posted[h].op, m->hdr.error < 0 ? m->hdr.error : -EPROTO);
+	/* A refused WaitInterrupt is not armed. */
+	if (s->posted[h].op == DEXT_SEL_WAIT_INTERRUPT && s->wait_id == m->hdr.id) {
+		s->wait_id = 0;
+		s->base.wait_armed = false;
+	}
+	return 0;
+}
+
+/* A message other than the reply being waited for. */
+static int accept_other(struct sock_client *s, const struct dext_msg *m)
+{
+	return m->hdr.type == DEXT_MSG_REPLY ? accept_posted(s, m) : accept_async(s, m);
 }
 
 static int recv_one(struct sock_client *s, struct dext_msg *m, int *fd)
@@ -111,7 +145,7 @@ static int transact(struct sock_client *s, uint16_t type, uint16_t op, const uin
 			break;
 		if (fd >= 0)
 			close(fd);
-		r = accept_async(s, &rep);
+		r = accept_other(s, &rep);
 		if (r < 0)
 			return r;
 	}
@@ -179,11 +213,82 @@ static int sock_dispatch(struct dext_client *c)
 		r = recv_one(s, &m, NULL);
 		if (r < 0)
 			return r;
-		r = accept_async(s, &m);
+		r = accept_other(s, &m);
 		if (r < 0)
 			return r;
 	}
 	return s->dead ? -ECONNRESET : 0;
+}
+
+/* Takes one message that is not a reply being waited for; blocks. */
+static int take_one(struct sock_client *s)
+{
+	struct dext_msg m;
+	int r = recv_one(s, &m, NULL);
+
+	return r < 0 ? r : accept_other(s, &m);
+}
+
+static int post_call(struct sock_client *s, uint16_t op, const uint64_t *in, uint16_t n_in)
+{
+	struct dext_msg req;
+	unsigned int slot;
+	int r;
+
+	if (s->dead)
+		return -ECONNRESET;
+	if (n_in > DEXT_WIRE_MAX_SCALARS)
+		return -EINVAL;
+	/* Full: the oldest reply is on its way; take it first. */
+	while (s->posted_n == MAX_POSTED) {
+		r = take_one(s);
+		if (r < 0)
+			return r;
+	}
+	slot = (s->posted_head + s->posted_n) % MAX_POSTED;
+	s->posted[slot].id = s->next_id++;
+	s->posted[slot].op = op;
+	dext_msg_request(&req, DEXT_MSG_CALL, op, s->posted[slot].id, in, n_in, 0);
+	r = dext_sock_send(s->fd, &req, -1);
+	if (r < 0) {
+		s->dead = true;
+		return r == -EPIPE ? -ECONNRESET : r;
+	}
+	s->posted_n++;
+	return 0;
+}
+
+static int sock_post(struct dext_client *c, uint32_t selector, const uint64_t *in,
+		     uint32_t n_in)
+{
+	if (selector > UINT16_MAX)
+		return -EOPNOTSUPP;
+	return post_call(as_sock(c), (uint16_t)selector, in, (uint16_t)n_in);
+}
+
+static int sock_post_arm_wait(struct dext_client *c)
+{
+	struct sock_client *s = as_sock(c);
+	int r;
+
+	s->wait_id = s->next_id;	/* the id post_call() gives it */
+	r = post_call(s, DEXT_SEL_WAIT_INTERRUPT, NULL, 0);
+	if (r < 0)
+		s->wait_id = 0;
+	return r;
+}
+
+static int sock_flush(struct dext_client *c)
+{
+	struct sock_client *s = as_sock(c);
+	int r;
+
+	while (s->posted_n) {
+		r = take_one(s);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int sock_map(struct dext_client *c, unsigned int type, void **addr, uint64_t *size)
@@ -233,6 +338,9 @@ static const struct dext_transport socket_transport = {
 	.call = sock_call,
 	.arm_wait = sock_arm_wait,
 	.dispatch = sock_dispatch,
+	.post = sock_post,
+	.post_arm_wait = sock_post_arm_wait,
+	.flush = sock_flush,
 	.fd = sock_fd,
 	.map = sock_map,
 	.unmap = sock_unmap,

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dext-client/dext-client.h"
+
 struct dext_client;
 
 struct dext_transport {
@@ -23,6 +25,16 @@ struct dext_transport {
 	int (*dispatch)(struct dext_client *c);
 	/* Readable when dispatch has something to collect. */
 	int (*fd)(const struct dext_client *c);
+	/*
+	 * Optional: sends a selector without outputs and returns at once; the
+	 * reply is taken later and reported with dext_client_posted_done().
+	 * NULL: posted calls are made synchronously.
+	 */
+	int (*post)(struct dext_client *c, uint32_t selector, const uint64_t *in, uint32_t n_in);
+	/* Optional: arms WaitInterrupt (not armed before) the same way. */
+	int (*post_arm_wait)(struct dext_client *c);
+	/* Optional: waits for the replies of every posted call. */
+	int (*flush)(struct dext_client *c);
 	/* Maps memory type (dext_memory_type) into this process. */
 	int (*map)(struct dext_client *c, unsigned int type, void **addr, uint64_t *size);
 	int (*unmap)(struct dext_client *c, unsigned int type, void *addr, uint64_t size);
@@ -36,12 +48,16 @@ struct dext_client {
 	const struct dext_transport *t;
 	bool wait_armed;
 	bool wakeup;
+	struct dext_posted_stats posted;
 };
 
 struct dext_identity;
 
 /* GetIdentity's (and DEXT_CTL_ENUM's) six scalars. */
 void dext_identity_from(struct dext_identity *id, const uint64_t *v);
+
+/* A transport reports the reply of a posted call (error 0 or -errno). */
+void dext_client_posted_done(struct dext_client *c, uint16_t selector, int error);
 
 /* A transport reports the armed WaitInterrupt's completion. 0, or -EPROTO if none was armed. */
 int dext_client_complete_wait(struct dext_client *c);

@@ -470,6 +470,104 @@ static void test_mmio_read_write(void **state)
 	dext_client_close(c);
 }
 
+/* Posted calls: ordered with later calls, refusals counted, bounded in flight. */
+static void test_posted_calls(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	const struct dext_posted_stats *ps = dext_client_posted_stats(c);
+	uint64_t v, sent = ps->sent;
+
+	(void)state;
+	assert_int_equal(dext_mmio_write_posted(c, 0, DMATEST_REG_SRC, 4, 0x89abcdef), 0);
+	assert_int_equal(dext_mmio_write_posted(c, 0, DMATEST_REG_SRC + 4, 4, 0x01234567), 0);
+	/* The read is served after both writes. */
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_SRC, 8, &v), 0);
+	assert_int_equal(v, 0x0123456789abcdefull);
+	assert_int_equal(ps->errors, 0);
+	/* A refused posted write is counted; the next call gets its own result. */
+	assert_int_equal(dext_mmio_write_posted(c, 0, DMATEST_REG_SRC, 1, 0x100), 0);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_SRC, 8, &v), 0);
+	assert_int_equal(v, 0x0123456789abcdefull);
+	assert_int_equal(ps->errors, 1);
+	assert_int_equal(ps->last_error, -EINVAL);
+	assert_int_equal(ps->last_selector, DEXT_SEL_MMIO_WRITE);
+	/* More than fit in flight: the oldest replies are taken on the way. */
+	for (unsigned int i = 0; i < 200; i++)
+		assert_int_equal(dext_mmio_write_posted(c, 0, DMATEST_REG_DST, 8, i), 0);
+	assert_int_equal(dext_client_flush(c), 0);
+	assert_int_equal(ps->sent, sent + 203);
+	assert_int_equal(ps->errors, 1);
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_DST, 8, &v), 0);
+	assert_int_equal(v, 199);
+	/* An unclaimed client's posted write is refused, and changes nothing. */
+	{
+		struct dext_client *u = connect_fn(1, false);
+		int refused = dext_mmio_write(u, 0, DMATEST_REG_DST, 8, 7);
+
+		assert_true(refused < 0);
+		assert_int_equal(dext_mmio_write_posted(u, 0, DMATEST_REG_DST, 8, 7), 0);
+		assert_int_equal(dext_client_flush(u), 0);
+		assert_int_equal(dext_client_posted_stats(u)->errors, 1);
+		assert_int_equal(dext_client_posted_stats(u)->last_error, refused);
+		dext_client_close(u);
+	}
+	assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_DST, 8, &v), 0);
+	assert_int_equal(v, 199);
+	dext_client_close(c);
+}
+
+/*
+ * The server's interrupt path: WaitInterrupt armed posted, pending words
+ * taken from the mapped interrupt state page by atomic exchange.
+ */
+static void test_posted_wait_and_irq_state_page(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	uint64_t pending[DEXT_IRQ_WORDS], size;
+	struct dext_irq_state *irq;
+	int r;
+	unsigned int vectors;
+	void *p;
+
+	(void)state;
+	/* Refused before SetupInterrupts: counted, and not left armed. */
+	r = dext_wait_interrupt_posted(c);
+#ifdef CONFORMANCE_IOKIT
+	assert_int_equal(r, -EAGAIN);	/* no posting on IOKit: the call's own result */
+#else
+	assert_int_equal(r, 0);
+	assert_true(dext_client_wait_armed(c));
+	assert_int_equal(dext_client_flush(c), 0);
+	assert_int_equal(dext_client_posted_stats(c)->last_error, -EAGAIN);
+#endif
+	assert_false(dext_client_wait_armed(c));
+
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(dext_client_map(c, DEXT_MEM_IRQ_STATE, &p, &size), 0);
+	irq = p;
+	assert_int_equal(dext_wait_interrupt_posted(c), 0);
+	assert_true(dext_client_wait_armed(c));
+	dmatest_start(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, 2);
+	wait_wakeup(c);
+	for (unsigned int w = 0; w < DEXT_IRQ_WORDS; w++)
+		pending[w] = __atomic_exchange_n(&irq->pending[w], 0, __ATOMIC_SEQ_CST);
+	assert_int_equal(pending[0], 1ull << 2);
+	/* Taken through the page: CheckInterrupt finds nothing left. */
+	assert_int_equal(dext_check_interrupt(c, pending), 0);
+	assert_int_equal(pending[0] | pending[1] | pending[2] | pending[3], 0);
+	/* Re-armed posted with a bit already pending: completes at once. */
+	dmatest_start(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, 3);
+	dmatest_wait_idle(c);
+	assert_int_equal(dext_wait_interrupt_posted(c), 0);
+	wait_wakeup(c);
+	assert_int_equal(__atomic_exchange_n(&irq->pending[0], 0, __ATOMIC_SEQ_CST), 1ull << 3);
+#ifndef CONFORMANCE_IOKIT
+	assert_int_equal(dext_client_posted_stats(c)->errors, 1);
+#endif
+	assert_int_equal(dext_client_unmap(c, DEXT_MEM_IRQ_STATE, p, size), 0);
+	dext_client_close(c);
+}
+
 static void test_map_memory_types(void **state)
 {
 	struct dext_client *c = connect_fn(1, true);
@@ -1285,6 +1383,8 @@ int main(void)
 		cmocka_unit_test(test_config_write_masks_and_counts_bar_writes),
 		cmocka_unit_test(test_get_bar_info),
 		cmocka_unit_test(test_mmio_read_write),
+		cmocka_unit_test(test_posted_calls),
+		cmocka_unit_test(test_posted_wait_and_irq_state_page),
 		cmocka_unit_test(test_map_memory_types),
 		cmocka_unit_test(test_register_dma_region),
 		cmocka_unit_test(test_keys_are_per_client),
