@@ -110,6 +110,7 @@ struct dext_function *fn_alloc(unsigned int bus, unsigned int dev, unsigned int 
 		f->bars[i].memfd = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	f->self_pid = getpid();
+	shared_ram_init(&f->shared);
 
 	dc.stream = bdf_pack(bus, dev, fn);
 	f->dart = dart_create(&dc);
@@ -147,6 +148,7 @@ void fn_free(struct dext_function *f)
 		munmap(f->irq, DEXT_IRQ_STATE_SIZE);
 	if (f->irq_memfd >= 0)
 		close(f->irq_memfd);
+	shared_ram_fini(&f->shared);
 	dart_destroy(f->dart);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -331,11 +333,16 @@ static ssize_t fn_dma_step(struct dext_function *f, uint64_t iova, void *buf, si
 		dart_release(f->dart, &x);
 		return -EIO;
 	}
+	/* The mapping's cookie is the pid whose memory it maps. */
+	if (shared_ram_copy(&f->shared, (pid_t)(uintptr_t)x.cookie, x.target, buf, x.contig,
+			    acc == DART_WRITE)) {
+		dart_release(f->dart, &x);
+		return (ssize_t)x.contig;	/* in place: memory the client shared by fd */
+	}
 	local.iov_base = buf;
 	local.iov_len = x.contig;
 	remote.iov_base = (void *)(uintptr_t)x.target;
 	remote.iov_len = x.contig;
-	/* The mapping's cookie is the pid whose memory it maps. */
 	if (acc == DART_READ)
 		n = process_vm_readv((pid_t)(uintptr_t)x.cookie, &local, 1, &remote, 1, 0);
 	else
@@ -408,6 +415,43 @@ int fn_dma_write(struct dext_function *f, uint64_t iova, const void *buf, size_t
 		 size_t *done)
 {
 	return fn_dma(f, iova, (void *)buf, len, done, DART_WRITE);
+}
+
+void fn_dma_hold(struct dext_function *f)
+{
+	shared_ram_hold(&f->shared);
+}
+
+int fn_dma_direct(struct dext_function *f, uint64_t iova, size_t len, bool device_writes,
+		  void **p, struct dart_xlate *x)
+{
+	int r;
+
+	*p = NULL;
+	r = dart_translate_hold(f->dart, iova, len, device_writes ? DART_WRITE : DART_READ, x);
+	if (r < 0)
+		return r;
+	/* Bus mastering checked under the hold, as fn_dma_step does. */
+	if (!(fn_command(f) & PCI_COMMAND_MASTER)) {
+		dart_release(f->dart, x);
+		return -EIO;
+	}
+	if (x->contig >= len)
+		*p = shared_ram_find(&f->shared, (pid_t)(uintptr_t)x->cookie, x->target, len);
+	if (!*p)
+		dart_release(f->dart, x);
+	return 0;
+}
+
+void fn_dma_put(struct dext_function *f, struct dart_xlate *x)
+{
+	dart_release(f->dart, x);
+}
+
+void fn_dma_release(struct dext_function *f, size_t moved)
+{
+	shared_ram_release(&f->shared);
+	atomic_fetch_add(&f->stats.dma_bytes, moved);
 }
 
 void fn_raise_irq(struct dext_function *f, unsigned int vector)

@@ -5,7 +5,8 @@
  * domain that every device DMA goes through.
  *
  * Device models (dev-*.c) fill in the identity, BARs and an ops table and
- * reach memory only with fn_dma_read()/fn_dma_write().
+ * reach memory only with fn_dma_read()/fn_dma_write() (or, in place,
+ * fn_dma_get()/fn_dma_put()).
  *
  * Threads: the daemon's main thread runs every selector; a device model may
  * run worker threads for its DMA engine. fn->lock guards the config space,
@@ -25,6 +26,7 @@
 #include <vfio-apple/dext-abi.h>
 
 #include "dart/dart.h"
+#include "shared-ram.h"
 
 struct dext_function;
 struct dextd;
@@ -92,6 +94,7 @@ struct dext_function {
 	struct dart *dart;
 	uint64_t dma_segment;		/* DMA buffer split into DART segments of this size; 0: one */
 	pid_t self_pid;
+	struct shared_ram shared;	/* client memory shared by fd (DEXT_CTL_SHARE_MEMORY) */
 
 	const struct dext_function_ops *ops;
 	void *priv;
@@ -140,6 +143,23 @@ int fn_dma_write(struct dext_function *fn, uint64_t iova, const void *buf, size_
 #define FN_DMA_DRAIN_MS		2000
 void fn_dma_drain(struct dext_function *fn, const char *why);
 void fn_dma_quiesce(struct dext_function *fn, const char *why);
+
+/*
+ * In-place DMA for file I/O straight into client memory. Between
+ * fn_dma_hold() and fn_dma_release() (one command, no fn_dma_read/write in
+ * between) fn_dma_direct() translates [iova, iova + len) through the DART
+ * with the same hold fn_dma_step takes, checked like any DMA (a fault is
+ * recorded and returns -EFAULT; bus master off -EIO), and gives dextd's
+ * address of the target if it lies in one mapping and in memory the client
+ * shared; the DART hold in *x then lasts until fn_dma_put(). 0 with *p NULL
+ * (nothing held) if it does not: move the data with fn_dma_read/write after
+ * releasing.
+ */
+void fn_dma_hold(struct dext_function *fn);
+int fn_dma_direct(struct dext_function *fn, uint64_t iova, size_t len, bool device_writes,
+		  void **p, struct dart_xlate *x);
+void fn_dma_put(struct dext_function *fn, struct dart_xlate *x);
+void fn_dma_release(struct dext_function *fn, size_t moved);
 
 /* The device raises an MSI/MSI-X vector. Any thread, any lock state. */
 void fn_raise_irq(struct dext_function *fn, unsigned int vector);

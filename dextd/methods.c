@@ -63,6 +63,7 @@ void dext_conn_release(struct dext_conn *c)
 		return;
 	c->wait_armed = false;
 	n = dart_unmap_owner(fn->dart, c->id);
+	shared_ram_remove_owner(&fn->shared, c->id);
 	conn_free_dma_buffer(c);
 	fn_dma_drain(fn, "client gone");
 	if (fn->irq_owner == c)
@@ -590,17 +591,18 @@ static int ctl_map_memory(struct dext_conn *c, uint64_t type, uint64_t *out, uin
 	return 0;
 }
 
-static int handle_control(struct dext_conn *c, const struct dext_msg *req, uint64_t *out,
-			  uint16_t *n_out, int *fd_out)
+static int handle_control(struct dext_conn *c, const struct dext_msg *req, int fd_in,
+			  uint64_t *out, uint16_t *n_out, int *fd_out)
 {
 	static const uint8_t n_in[] = {
 		[DEXT_CTL_HELLO] = 1, [DEXT_CTL_ENUM] = 1, [DEXT_CTL_OPEN] = 3,
 		[DEXT_CTL_MAP_MEMORY] = 1, [DEXT_CTL_STATUS] = 1, [DEXT_CTL_FAULT] = 2,
+		[DEXT_CTL_SHARE_MEMORY] = 3, [DEXT_CTL_UNSHARE_MEMORY] = 1,
 	};
 	static const uint8_t n_res[] = {
 		[DEXT_CTL_HELLO] = 2, [DEXT_CTL_ENUM] = 6, [DEXT_CTL_OPEN] = 0,
 		[DEXT_CTL_MAP_MEMORY] = 2, [DEXT_CTL_STATUS] = DEXT_STATUS_COUNT,
-		[DEXT_CTL_FAULT] = 4,
+		[DEXT_CTL_FAULT] = 4, [DEXT_CTL_SHARE_MEMORY] = 0, [DEXT_CTL_UNSHARE_MEMORY] = 0,
 	};
 	const uint64_t *in = req->scalars;
 	unsigned int op = req->hdr.op;
@@ -660,12 +662,21 @@ static int handle_control(struct dext_conn *c, const struct dext_msg *req, uint6
 		out[3] = fault.access;
 		*n_out = 4;
 		return 0;
+	case DEXT_CTL_SHARE_MEMORY:
+		if (!c->fn)
+			return -ENOTCONN;
+		return shared_ram_add(&c->fn->shared, c->id, c->pid, in[0], in[1], fd_in, in[2],
+				      DEXT_WIRE_MAX_SHARED);
+	case DEXT_CTL_UNSHARE_MEMORY:
+		if (!c->fn)
+			return -ENOTCONN;
+		return shared_ram_remove(&c->fn->shared, c->id, in[0]);
 	}
 	return -EOPNOTSUPP;
 }
 
-int dext_handle_request(struct dext_conn *conn, const struct dext_msg *req, uint64_t *out,
-			uint16_t *n_out, int *fd_out)
+int dext_handle_request(struct dext_conn *conn, const struct dext_msg *req, int fd_in,
+			uint64_t *out, uint16_t *n_out, int *fd_out)
 {
 	*n_out = 0;
 	*fd_out = -1;
@@ -673,7 +684,7 @@ int dext_handle_request(struct dext_conn *conn, const struct dext_msg *req, uint
 	case DEXT_MSG_CALL:
 		return handle_call(conn, req, out, n_out);
 	case DEXT_MSG_CONTROL:
-		return handle_control(conn, req, out, n_out, fd_out);
+		return handle_control(conn, req, fd_in, out, n_out, fd_out);
 	default:
 		return -EPROTO;	/* a client does not send replies */
 	}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -62,6 +63,87 @@ static uint16_t nvme_lba_range(struct nvme_ctrl *n, const struct nvme_sqe *cmd, 
 	return NVME_SC_SUCCESS;
 }
 
+/* preadv/pwritev of all of v[0..cnt) at off; a read past the end of a sparse file gives zeros. */
+static int store_iov(struct nvme_ctrl *n, struct iovec *v, unsigned int cnt, uint64_t off,
+		     bool write, size_t *done)
+{
+	*done = 0;
+	while (cnt) {
+		ssize_t k = write ? pwritev(n->fd, v, (int)cnt, (off_t)(off + *done))
+				  : preadv(n->fd, v, (int)cnt, (off_t)(off + *done));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0) {
+			if (write)
+				return -EIO;
+			for (; cnt; v++, cnt--)
+				memset(v->iov_base, 0, v->iov_len);
+			return 0;
+		}
+		*done += (size_t)k;
+		for (; cnt && (size_t)k >= v->iov_len; v++, cnt--)
+			k -= (ssize_t)v->iov_len;
+		if (cnt) {
+			v->iov_base = (uint8_t *)v->iov_base + k;
+			v->iov_len -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A Read or Write straight between the backing file and client memory that
+ * was shared with dextd (fn_dma_direct): preadv/pwritev into or out of the
+ * guest's pages, no bounce buffer. Every segment is translated (and
+ * checked) before any byte moves, so a fault moves nothing. Returns true
+ * with *st set when done, false when some segment is not in shared memory
+ * (then the bounce buffer path runs).
+ */
+static bool nvme_rw_direct(struct nvme_ctrl *n, unsigned int nsegs, uint64_t off, bool write,
+			   uint16_t *st)
+{
+	struct iovec iov[NVME_MAX_SEGS];
+	size_t done = 0;
+	unsigned int i;
+	int r = 0;
+
+	if (n->fd < 0)
+		return false;
+	fn_dma_hold(n->fn);
+	for (i = 0; i < nsegs; i++) {
+		void *p;
+
+		r = fn_dma_direct(n->fn, n->segs[i].iova, n->segs[i].len, !write, &p,
+				  &n->holds[i]);
+		if (r < 0 || !p)
+			break;
+		iov[i] = (struct iovec){ .iov_base = p, .iov_len = n->segs[i].len };
+	}
+	if (r == 0 && i == nsegs) {
+		r = store_iov(n, iov, nsegs, off, write, &done);
+		if (r < 0) {
+			NVME_LOG(n, LOG_LVL_WARN, "backing %s: %s", write ? "write" : "read",
+				 strerror(-r));
+			*st = NVME_ERR(write ? NVME_SC_WRITE_FAULT : NVME_SC_READ_ERROR);
+		} else {
+			*st = NVME_SC_SUCCESS;
+		}
+	} else if (r < 0) {
+		NVME_LOG(n, LOG_LVL_DEBUG, "data %s at IOVA 0x%llx failed: %s",
+			 write ? "read" : "write", (unsigned long long)n->segs[i].iova,
+			 strerror(-r));
+		*st = NVME_ERR(NVME_SC_DATA_XFER_ERROR);
+	}
+	/* The DART holds of the segments taken, then the shared memory. */
+	for (unsigned int k = 0; k < i; k++)
+		fn_dma_put(n->fn, &n->holds[k]);
+	fn_dma_release(n->fn, done);
+	return r < 0 || i == nsegs;
+}
+
 static uint16_t nvme_rw(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool write, bool wce)
 {
 	uint64_t slba;
@@ -81,6 +163,11 @@ static uint16_t nvme_rw(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool wr
 	st = nvme_map_prp(n, cmd->prp1, cmd->prp2, len, &nsegs);
 	if (st)
 		return st;
+	if (nvme_rw_direct(n, nsegs, slba << n->lba_shift, write, &st)) {
+		if (st == NVME_SC_SUCCESS && write && (fua || !wce) && nvme_store_sync(n) < 0)
+			st = NVME_ERR(NVME_SC_WRITE_FAULT);
+		return st;
+	}
 	if (write) {
 		/* All data in before any of it lands: a fault writes nothing. */
 		st = nvme_dma_segs(n, nsegs, n->bounce, false);

@@ -136,6 +136,7 @@ struct nvme_ctrl {
 	uint8_t *bounce;		/* NVME_MAX_XFER bytes */
 	uint64_t *prp;			/* one PRP list page */
 	struct nvme_seg segs[NVME_MAX_SEGS];
+	struct dart_xlate holds[NVME_MAX_SEGS];	/* in-place I/O's DART holds */
 };
 
 #define NVME_LOG(n, lvl, fmt, ...)					\

@@ -343,7 +343,7 @@ static void handle_conn(struct dextd *d, struct dext_conn *conn, uint32_t events
 	struct dext_msg req, reply;
 	uint64_t out[DEXT_WIRE_MAX_SCALARS];
 	uint16_t n_out;
-	int r, fd_out;
+	int r, fd_out, fd_in;
 
 	if ((events & EPOLLOUT) && sendq_flush(d, conn) < 0) {
 		conn_close(d, conn);
@@ -354,7 +354,7 @@ static void handle_conn(struct dextd *d, struct dext_conn *conn, uint32_t events
 			conn_close(d, conn);
 		return;
 	}
-	r = dext_sock_recv(conn->fd, &req, NULL);
+	r = dext_sock_recv(conn->fd, &req, &fd_in);
 	if (r == -EAGAIN)
 		return;
 	if (r == -ECONNRESET) {
@@ -367,7 +367,9 @@ static void handle_conn(struct dextd *d, struct dext_conn *conn, uint32_t events
 			 strerror(-r));
 		return;
 	}
-	r = dext_handle_request(conn, &req, out, &n_out, &fd_out);
+	r = dext_handle_request(conn, &req, fd_in, out, &n_out, &fd_out);
+	if (fd_in >= 0)
+		close(fd_in);
 	if (r == 0 && req.hdr.type == DEXT_MSG_CALL && req.hdr.op == DEXT_SEL_WAIT_INTERRUPT)
 		conn->wait_id = req.hdr.id;
 	dext_msg_reply(&reply, &req, r, out, n_out);

@@ -72,11 +72,12 @@ unsigned int dextd_function_clients(struct dextd *d, struct dext_function *fn);
 void dextd_complete_wait(struct dext_conn *conn);
 
 /*
- * Handles one request (methods.c). Fills out/n_out and may set *fd_out to
- * an fd to pass (the caller closes it after sending). Returns 0 or -errno.
+ * Handles one request (methods.c). fd_in is the fd that came with it, or
+ * -1 (the caller closes it). Fills out/n_out and may set *fd_out to an fd
+ * to pass (the caller closes it after sending). Returns 0 or -errno.
  */
-int dext_handle_request(struct dext_conn *conn, const struct dext_msg *req, uint64_t *out,
-			uint16_t *n_out, int *fd_out);
+int dext_handle_request(struct dext_conn *conn, const struct dext_msg *req, int fd_in,
+			uint64_t *out, uint16_t *n_out, int *fd_out);
 /* Releases everything conn holds on its function (methods.c). */
 void dext_conn_release(struct dext_conn *conn);
 

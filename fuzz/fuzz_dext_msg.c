@@ -118,7 +118,7 @@ static bool handle(struct dext_conn *conn, struct dext_msg *req)
 
 	redirect_va(req);
 	memset(out, 0, sizeof(out));
-	r = dext_handle_request(conn, req, out, &n_out, &fd_out);
+	r = dext_handle_request(conn, req, -1, out, &n_out, &fd_out);
 	FUZZ_CHECK(r <= 0 && r > -4096);
 	if (r == 0) {
 		FUZZ_CHECK(n_out <= DEXT_WIRE_MAX_SCALARS);

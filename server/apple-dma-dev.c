@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "ram-alias.h"
+#include "ram-share.h"
 #include "vfu-util.h"
 
 static void *env_gpa_to_host(void *opaque, uint64_t gpa, uint64_t len, bool write)
@@ -205,6 +206,38 @@ static int setup_scratch_bar(struct apple_dma_dev *d)
 	return 0;
 }
 
+/*
+ * Shares a guest RAM region's fd with the dext (a Linux transport
+ * extension), so that device DMA into it is done in place; the DART still
+ * checks every access. Read-only regions are not shared: the dext's write
+ * must fail there as it does by address. Without sharing, the dext reaches
+ * the region with process_vm_readv/writev.
+ */
+static void share_ram(struct apple_dma_dev *d, void *vaddr, void *hva, size_t len, uint64_t gpa)
+{
+	uint64_t offset;
+	int fd, r;
+
+	if (!d->share_ram || d->link->lost)
+		return;
+	r = ram_share_fd(vaddr, &fd, &offset);
+	if (r == 0) {
+		r = dext_link_check(d->link, dext_client_share_memory(d->link->client, hva, len, fd,
+								      offset),
+				    "share guest RAM");
+		close(fd);
+	}
+	if (r < 0) {
+		d->stats.ram_share_failed++;
+		log_info("apple-dma: guest RAM [0x%llx, +0x%zx) not shared with the dext (%s): "
+			 "reached by address", (unsigned long long)gpa, len, strerror(-r));
+		return;
+	}
+	d->stats.ram_shared++;
+	log_debug("apple-dma: guest RAM [0x%llx, +0x%zx) shared with the dext",
+		  (unsigned long long)gpa, len);
+}
+
 static void dma_register_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 {
 	struct apple_dma_dev *d = vfu_get_private(ctx);
@@ -237,6 +270,8 @@ static void dma_register_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 				(unsigned long long)gpa, info->iova.iov_len,
 				info->vaddr ? "" : " (no fd: unreachable)",
 				writable ? "" : " read-only: never written");
+	if (r == 0 && hva && writable)
+		share_ram(d, info->vaddr, hva, info->iova.iov_len, gpa);
 }
 
 static void dma_unregister_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
@@ -259,6 +294,10 @@ static void dma_unregister_cb(vfu_ctx_t *ctx, vfu_dma_info_t *info)
 		}
 	}
 	hva = guest_ram_lookup(&d->ram, gpa, len, false);
+	/* Unshared (the dext drains its accesses first) before the mapping goes. */
+	if (hva && d->share_ram && !d->link->lost)
+		dext_link_check(d->link, dext_client_unshare_memory(d->link->client, hva),
+				"unshare guest RAM");
 	guest_ram_remove(&d->ram, gpa, len);
 	if (hva && hva != info->vaddr)
 		munmap(hva, len);	/* the congruent alias */

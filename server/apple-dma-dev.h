@@ -37,6 +37,8 @@ struct apple_dma_dev_stats {
 	uint64_t dropped_on_ram_removal;	/* registrations QEMU's unmap removed */
 	uint64_t maps_after_loss;	/* answered while the dext is lost */
 	uint64_t bad_accesses;		/* BAR0 accesses not 4-byte sized and aligned */
+	uint64_t ram_shared;		/* guest RAM regions shared with the dext by fd */
+	uint64_t ram_share_failed;	/* left to the dext's process_vm_readv/writev */
 };
 
 struct apple_dma_dev {
@@ -56,6 +58,7 @@ struct apple_dma_dev {
 	 * maps, RAM churn from PAM writes, resets); stats keep exact counts.
 	 */
 	struct ratelimit rl_reject, rl_access, rl_map, rl_ram, rl_ram_ro;
+	bool share_ram;			/* share guest RAM fds with the dext (set after create) */
 };
 
 int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,

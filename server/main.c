@@ -32,6 +32,7 @@ struct options {
 	uint32_t max_entries;
 	unsigned int dext_timeout_ms;
 	bool posted_doorbells;
+	bool no_share_ram;
 	int ready_fd;
 };
 
@@ -62,6 +63,8 @@ static void usage(FILE *f)
 		"      --posted-doorbells     no scratch BAR: QEMU may post DOORBELL writes and\n"
 		"                             FEATURES does not promise synchronous doorbells\n"
 		"                             (for measurements and tests)\n"
+		"      --no-share-ram         let the dext reach guest RAM by address only\n"
+		"                             (process_vm_readv/writev), not by its fd\n"
 		"      --ready-fd FD          write READY to FD once both sockets listen\n"
 		"  -v, --verbose              debug logging\n"
 		"  -h, --help                 show this help\n",
@@ -80,6 +83,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "dext-timeout", required_argument, NULL, 'T' },
 		{ "posted-doorbells", no_argument, NULL, 'P' },
+		{ "no-share-ram", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -114,6 +118,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 's':
 			o->dext_socket = optarg;
+			break;
+		case 'S':
+			o->no_share_ram = true;
 			break;
 		case 'n':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 65536) {
@@ -167,13 +174,15 @@ static void print_stats(const struct passthrough *pt, const struct apple_dma_dev
 
 	log_info("apple-dma: batches %llu (ok %llu, ioerr %llu, inval %llu), entries %llu, "
 		 "maps %llu ok %llu failed, unmaps %llu ok %llu failed, live %zu, "
-		 "bad accesses %llu",
+		 "bad accesses %llu, RAM regions shared %llu (not %llu)",
 		 (unsigned long long)b->batches, (unsigned long long)dma->stats.status_ok,
 		 (unsigned long long)dma->stats.status_ioerr,
 		 (unsigned long long)dma->stats.status_inval, (unsigned long long)b->entries,
 		 (unsigned long long)b->map_ok, (unsigned long long)b->map_failed,
 		 (unsigned long long)b->unmap_ok, (unsigned long long)b->unmap_failed,
-		 dma->regs.n, (unsigned long long)dma->stats.bad_accesses);
+		 dma->regs.n, (unsigned long long)dma->stats.bad_accesses,
+		 (unsigned long long)dma->stats.ram_shared,
+		 (unsigned long long)dma->stats.ram_share_failed);
 	log_info("passthrough: interrupts %llu delivered, %llu dropped, %llu wakeups, "
 		 "%llu config bytes filtered, %llu resets, %llu posted calls refused",
 		 (unsigned long long)pt->stats.irqs_delivered,
@@ -266,6 +275,8 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = apple_dma_dev_create(&dma, o.dma_socket, &link, o.managed_bdf, o.max_entries,
 					 o.posted_doorbells);
+	/* Before QEMU connects, so before the first guest RAM region arrives. */
+	dma.share_ram = !o.no_share_ram;
 	if (r == 0 && o.ready_fd >= 0) {
 		if (write(o.ready_fd, "READY\n", 6) != 6)
 			log_warn("ready notification: %s", strerror(errno));

@@ -6,8 +6,9 @@
  * Every message is a 24-byte header followed by n_scalars 64-bit scalars,
  * in host byte order (both ends are on one machine); a message carries at
  * most DEXT_WIRE_MAX_SCALARS of them.
- * A reply echoes the id of its request. A reply may carry one file
- * descriptor (SCM_RIGHTS) when DEXT_WIRE_F_FD is set.
+ * A reply echoes the id of its request. A reply, or a DEXT_CTL_SHARE_MEMORY
+ * request, may carry one file descriptor (SCM_RIGHTS) when DEXT_WIRE_F_FD
+ * is set.
  *
  * A connection is one user client. Before any selector it is bound to one
  * PCI function with DEXT_CTL_OPEN (IOServiceOpen on macOS). Selectors
@@ -47,7 +48,24 @@ enum dext_control {
 	DEXT_CTL_STATUS = 5,
 	/* in: function index, n (0 = newest). out: seq, stream, iova, access. */
 	DEXT_CTL_FAULT = 6,
+	/*
+	 * Linux extension, no macOS counterpart. in: client VA, length, offset;
+	 * request fd (F_FD): memory the client has mapped MAP_SHARED at VA from
+	 * that fd at offset. dextd maps it and reaches DART targets inside it in
+	 * place rather than with process_vm_readv/writev. Page-aligned;
+	 * -EEXIST overlapping a shared range, -ENOSPC past
+	 * DEXT_WIRE_MAX_SHARED per connection.
+	 */
+	DEXT_CTL_SHARE_MEMORY = 7,
+	/*
+	 * in: client VA a DEXT_CTL_SHARE_MEMORY gave. Answered once no device
+	 * access is using the range any more (drained) and dextd has unmapped it;
+	 * the client may unmap its own mapping after the reply. -ENOENT unknown.
+	 */
+	DEXT_CTL_UNSHARE_MEMORY = 8,
 };
+
+#define DEXT_WIRE_MAX_SHARED	64	/* shared ranges per connection */
 
 /* DEXT_CTL_STATUS output, in this order. */
 enum dext_status_field {
@@ -93,5 +111,6 @@ _Static_assert(offsetof(struct dext_wire_hdr, error) == 12, "hdr.error");
 _Static_assert(offsetof(struct dext_wire_hdr, n_scalars) == 16, "hdr.n_scalars");
 _Static_assert(offsetof(struct dext_wire_hdr, n_out) == 18, "hdr.n_out");
 _Static_assert(offsetof(struct dext_wire_hdr, flags) == 20, "hdr.flags");
+_Static_assert(DEXT_CTL_SHARE_MEMORY == 7 && DEXT_CTL_UNSHARE_MEMORY == 8, "control ops");
 
 #endif /* VFIO_APPLE_DEXT_WIRE_H */

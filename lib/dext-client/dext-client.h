@@ -97,6 +97,16 @@ int dext_client_status(struct dext_client *c, unsigned int index,
 /* The n-th most recent DART fault of function index (0 = newest). */
 int dext_client_fault(struct dext_client *c, unsigned int index, unsigned int n,
 		      struct dext_fault_info *f);
+/*
+ * Linux extension (dextd only): shares [va, va + len), which this process
+ * has mapped MAP_SHARED from fd at offset (fd sealed against shrinking, as
+ * QEMU's memfd RAM is), so that device DMA into it is done in place.
+ * Unshare before unmapping it: the reply comes once no device access uses
+ * it. -EOPNOTSUPP on IOKit, where the dext reaches memory by address only.
+ */
+int dext_client_share_memory(struct dext_client *c, const void *va, uint64_t len, int fd,
+			     uint64_t offset);
+int dext_client_unshare_memory(struct dext_client *c, const void *va);
 
 /* A raw selector call: exactly the scalar counts of dext-abi.h. */
 int dext_call(struct dext_client *c, uint32_t selector, const uint64_t *in, uint32_t n_in,

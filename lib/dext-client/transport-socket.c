@@ -119,9 +119,12 @@ static int recv_one(struct sock_client *s, struct dext_msg *m, int *fd)
 	return r;
 }
 
-/* Sends a request and waits for its reply, taking async replies on the way. */
-static int transact(struct sock_client *s, uint16_t type, uint16_t op, const uint64_t *in,
-		    uint16_t n_in, uint64_t *out, uint16_t n_out, int *fd_out)
+/*
+ * Sends a request (with fd_in if >= 0) and waits for its reply, taking
+ * posted replies and async completions on the way.
+ */
+static int transact_fd(struct sock_client *s, uint16_t type, uint16_t op, const uint64_t *in,
+		       uint16_t n_in, uint64_t *out, uint16_t n_out, int fd_in, int *fd_out)
 {
 	struct dext_msg req, rep;
 	uint32_t id = s->next_id++;
@@ -132,7 +135,9 @@ static int transact(struct sock_client *s, uint16_t type, uint16_t op, const uin
 	if (n_in > DEXT_WIRE_MAX_SCALARS || n_out > DEXT_WIRE_MAX_SCALARS)
 		return -EINVAL;
 	dext_msg_request(&req, type, op, id, in, n_in, n_out);
-	r = dext_sock_send(s->fd, &req, -1);
+	if (fd_in >= 0)
+		req.hdr.flags |= DEXT_WIRE_F_FD;
+	r = dext_sock_send(s->fd, &req, fd_in);
 	if (r < 0) {
 		s->dead = true;
 		return r == -EPIPE ? -ECONNRESET : r;
@@ -166,6 +171,12 @@ static int transact(struct sock_client *s, uint16_t type, uint16_t op, const uin
 	else if (fd >= 0)
 		close(fd);
 	return 0;
+}
+
+static int transact(struct sock_client *s, uint16_t type, uint16_t op, const uint64_t *in,
+		    uint16_t n_in, uint64_t *out, uint16_t n_out, int *fd_out)
+{
+	return transact_fd(s, type, op, in, n_in, out, n_out, -1, fd_out);
 }
 
 static int sock_call(struct dext_client *c, uint32_t selector, const uint64_t *in, uint32_t n_in,
@@ -474,4 +485,24 @@ int dext_client_fault(struct dext_client *c, unsigned int index, unsigned int n,
 		f->access = (uint32_t)v[3];
 	}
 	return r;
+}
+
+int dext_client_share_memory(struct dext_client *c, const void *va, uint64_t len, int fd,
+			     uint64_t offset)
+{
+	struct sock_client *s = as_sock(c);
+	uint64_t in[3] = { (uint64_t)(uintptr_t)va, len, offset };
+
+	if (!s)
+		return -EOPNOTSUPP;
+	if (fd < 0)
+		return -EBADF;
+	return transact_fd(s, DEXT_MSG_CONTROL, DEXT_CTL_SHARE_MEMORY, in, 3, NULL, 0, fd, NULL);
+}
+
+int dext_client_unshare_memory(struct dext_client *c, const void *va)
+{
+	uint64_t in = (uint64_t)(uintptr_t)va;
+
+	return control(c, DEXT_CTL_UNSHARE_MEMORY, &in, 1, NULL, 0, NULL);
 }

@@ -10,6 +10,7 @@
  * operations (status, faults) are read by a separate socket observer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -830,6 +831,125 @@ static void test_dmatest_copy_fill_checksum_through_dart(void **state)
 	munmap(dst, 4 * PAGE);
 }
 
+/* A memfd of len bytes, sealed (or not) against shrinking as QEMU's RAM is. */
+static int sealed_memfd(size_t len, bool seal)
+{
+	int fd = memfd_create("conformance-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	if (seal)
+		assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	return fd;
+}
+
+#ifndef CONFORMANCE_IOKIT
+/*
+ * Shared client memory (DEXT_CTL_SHARE_MEMORY): DMA whose DART target lies
+ * in a shared range is done in place, through the fd; everything else, and
+ * everything after unsharing, through process_vm_readv/writev; the DART
+ * checks both alike.
+ */
+static void test_shared_memory_in_place(void **state)
+{
+	struct dext_client *c = connect_fn(1, true), *other;
+	int fd = sealed_memfd(4 * PAGE, true), loose = sealed_memfd(PAGE, false);
+	uint8_t *buf = map_anon(4 * PAGE), *view, zero[PAGE] = { 0 };
+	uint64_t bus, len, before[DEXT_STATUS_COUNT], after[DEXT_STATUS_COUNT];
+	unsigned int vectors;
+
+	(void)state;
+	/* Our own view of the fd, somewhere else. */
+	view = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(view != MAP_FAILED);
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(dext_register_dma(c, 1, buf, 4 * PAGE, &bus, &len), 0);
+
+	/*
+	 * Claim that buf is the fd's memory: dextd takes the client's word (it
+	 * can only misdirect DMA into memory the client supplied), so a fill
+	 * through the DART lands in the fd, not in buf: the in-place path.
+	 */
+	assert_int_equal(dext_client_share_memory(c, buf, 4 * PAGE, fd, 0), 0);
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_FILL, 0, bus + PAGE + 7, 100, 0x3c, 1),
+			 DMATEST_STATUS_DONE);
+	for (size_t i = 0; i < 100; i++)
+		assert_int_equal(view[PAGE + 7 + i], 0x3c);
+	assert_int_equal(view[PAGE + 6], 0);
+	assert_int_equal(view[PAGE + 107], 0);
+	assert_memory_equal(buf + PAGE, zero, PAGE);
+	/* Device reads come from it too: copy fd page 1 to page 3. */
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_COPY, bus + PAGE, bus + 3 * PAGE, PAGE, 0, 1),
+			 DMATEST_STATUS_DONE);
+	assert_memory_equal(view + 3 * PAGE, view + PAGE, PAGE);
+
+	/* Bad requests change nothing. */
+	assert_int_equal(dext_client_share_memory(c, buf, PAGE, fd, 0), -EEXIST);
+	assert_int_equal(dext_client_share_memory(c, buf + 4 * PAGE, PAGE, loose, 0), -EINVAL);
+	assert_int_equal(dext_client_share_memory(c, buf + 4 * PAGE + 1, PAGE, fd, 0), -EINVAL);
+	assert_int_equal(dext_client_share_memory(c, buf + 4 * PAGE, 8 * PAGE, fd, 0), -EINVAL);
+	assert_int_equal(dext_client_share_memory(c, buf + 4 * PAGE, 0, fd, 0), -EINVAL);
+	assert_int_equal(dext_client_share_memory(c, buf, PAGE, -1, 0), -EBADF);
+	assert_int_equal(dext_client_unshare_memory(c, buf + PAGE), -ENOENT);
+
+	/* A fault is a fault: a stale IOVA inside the shared range writes nothing. */
+	assert_int_equal(dext_unregister_dma(c, 1), 0);
+	status_of(c, 0, before);
+	memset(view, 0x11, 4 * PAGE);
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_FILL, 0, bus, PAGE, 0xee, 1),
+			 DMATEST_STATUS_ERROR);
+	for (size_t i = 0; i < 4 * PAGE; i++)
+		assert_int_equal(view[i], 0x11);
+	status_of(c, 0, after);
+	assert_int_equal(after[DEXT_STATUS_FAULTS], before[DEXT_STATUS_FAULTS] + 1);
+
+	/* Unshared: the faithful path reaches buf itself again. */
+	assert_int_equal(dext_register_dma(c, 1, buf, 4 * PAGE, &bus, &len), 0);
+	assert_int_equal(dext_client_unshare_memory(c, buf), 0);
+	assert_int_equal(dext_client_unshare_memory(c, buf), -ENOENT);
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_FILL, 0, bus, 50, 0x77, 1),
+			 DMATEST_STATUS_DONE);
+	assert_int_equal(buf[0], 0x77);
+	assert_int_equal(buf[49], 0x77);
+	assert_int_equal(view[0], 0x11);
+
+	/* At most DEXT_WIRE_MAX_SHARED ranges per client; a closed client's go. */
+	for (unsigned int i = 0; i < DEXT_WIRE_MAX_SHARED; i++)
+		assert_int_equal(dext_client_share_memory(c, (uint8_t *)(uintptr_t)0x100000000ull +
+							  i * 2 * PAGE, PAGE, fd, 0), 0);
+	assert_int_equal(dext_client_share_memory(c, (uint8_t *)(uintptr_t)0x100000000ull +
+						  DEXT_WIRE_MAX_SHARED * 2 * PAGE, PAGE, fd, 0),
+			 -ENOSPC);
+	dext_client_close(c);
+	other = connect_fn(1, true);
+	assert_int_equal(dext_client_share_memory(other, (uint8_t *)(uintptr_t)0x100000000ull, PAGE,
+						  fd, 0), 0);
+	dext_client_close(other);
+	/* Before OPEN there is no function to share with. */
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &other), 0);
+	assert_int_equal(dext_client_share_memory(other, buf, PAGE, fd, 0), -ENOTCONN);
+	dext_client_close(other);
+	munmap(view, 4 * PAGE);
+	munmap(buf, 4 * PAGE);
+	close(fd);
+	close(loose);
+}
+#else
+static void test_shared_memory_in_place(void **state)
+{
+	struct dext_client *c = connect_fn(1, true);
+	int fd = sealed_memfd(PAGE, true);
+	void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	(void)state;
+	/* The dext reaches its client's memory by address only. */
+	assert_int_equal(dext_client_share_memory(c, p, PAGE, fd, 0), -EOPNOTSUPP);
+	dext_client_close(c);
+	munmap(p, PAGE);
+	close(fd);
+}
+#endif
+
 static void test_stale_iova_faults_and_writes_nothing(void **state)
 {
 	struct dext_client *c = connect_fn(1, true);
@@ -1395,6 +1515,7 @@ int main(void)
 		cmocka_unit_test(test_dma_buffer_segments),
 		cmocka_unit_test(test_dmatest_copy_fill_checksum_through_dart),
 		cmocka_unit_test(test_stale_iova_faults_and_writes_nothing),
+		cmocka_unit_test(test_shared_memory_in_place),
 		cmocka_unit_test(test_bus_master_off_blocks_dma),
 		cmocka_unit_test(test_allocate_dma_buffer),
 		cmocka_unit_test(test_interrupt_setup_rules),

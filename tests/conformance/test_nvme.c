@@ -178,6 +178,33 @@ static void ctrl_enable(struct host *h)
 /* The open host of the running test, closed by the teardown if an assert left it. */
 static struct host *live_host;
 
+#ifdef NVME_SHARED_RAM
+/*
+ * The host's memory as the server's guest RAM is: a sealed memfd mapped
+ * shared and shared with dextd by fd, so queues and data take the in-place
+ * paths (memcpy, preadv/pwritev) instead of process_vm_readv/writev.
+ */
+static void *host_memory(struct dext_client *c, size_t len)
+{
+	int fd = memfd_create("nvme-host", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p = map_anon(len);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	assert_true(mmap(p, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == p);
+	assert_int_equal(dext_client_share_memory(c, p, len, fd, 0), 0);
+	close(fd);
+	return p;
+}
+#else
+static void *host_memory(struct dext_client *c, size_t len)
+{
+	(void)c;
+	return map_anon(len);
+}
+#endif
+
 static void host_open(struct host *h, unsigned int bus_nr)
 {
 	uint64_t len;
@@ -188,7 +215,7 @@ static void host_open(struct host *h, unsigned int bus_nr)
 	assert_int_equal(dext_client_open(h->c, bus_nr, 0, 0), 0);
 	assert_int_equal(dext_claim(h->c), 0);
 	assert_int_equal(dext_setup_interrupts(h->c, &h->vectors), 0);
-	h->arena = map_anon(ARENA_SIZE);
+	h->arena = host_memory(h->c, ARENA_SIZE);
 	assert_int_equal(dext_register_dma(h->c, 1, h->arena, ARENA_SIZE, &h->bus, &len), 0);
 	assert_int_equal(len, ARENA_SIZE);
 	ctrl_enable(h);
@@ -1033,6 +1060,14 @@ static void test_backing_file_write_flush(void **state)
 	assert_int_equal(st.st_size, FILE_SIZE);
 	assert_int_equal(pread(fd, got, sizeof(got), 2048 * 512), sizeof(got));
 	assert_memory_equal(got, want, sizeof(got));
+	/* Read back from the file: 4 KiB, PRP1 at a 512-byte offset, PRP2 the rest. */
+	memset(at(&h, OFF_DATA2), 0xa5, 2 * PG);
+	assert_int_equal(rw(&h, NVME_CMD_READ, 2048, 8, bus(&h, OFF_DATA2 + 512),
+			    bus(&h, OFF_DATA2 + PG)), NVME_SC_SUCCESS);
+	assert_int_equal(*(uint8_t *)at(&h, OFF_DATA2 + 511), 0xa5);
+	assert_memory_equal(at(&h, OFF_DATA2 + 512), want, PG - 512);
+	assert_memory_equal(at(&h, OFF_DATA2 + PG), want + PG - 512, 512);
+	assert_int_equal(*(uint8_t *)at(&h, OFF_DATA2 + PG + 512), 0xa5);
 
 	/* Write Zeroes lands in the file; FUA write too. */
 	c = (struct nvme_sqe){ .opcode = NVME_CMD_WRITE_ZEROES, .nsid = 1, .cdw10 = 2048,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -22,6 +23,7 @@
 #include "config-filter.h"
 #include "guest-ram.h"
 #include "ram-alias.h"
+#include "ram-share.h"
 #include "ratelimit.h"
 #include "reg-table.h"
 
@@ -242,6 +244,40 @@ static void test_ram_alias_private_refused(void **state)
 	assert_null(ram_alias_congruent(priv, len, (uintptr_t)priv + 0x1000));
 	assert_null(ram_alias_congruent(priv, 0, 0));
 	munmap(priv, len);
+}
+
+/* The fd and file offset behind a shared mapping; nothing for the rest. */
+static void test_ram_share_fd(void **state)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = memfd_create("test-ram", MFD_CLOEXEC), got = -1;
+	struct stat a, b;
+	uint64_t off = 0;
+	uint8_t *p, *priv, *anon;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4 * page), 0);
+	p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, page);
+	priv = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	anon = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED && priv != MAP_FAILED && anon != MAP_FAILED);
+	assert_int_equal(ram_share_fd(p + page + 100, &got, &off), 0);
+	assert_int_equal(off, 2 * page + 100);
+	assert_true(got >= 0 && got != fd);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(fstat(got, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(got);
+	/* A private mapping is no one else's memory; shared anonymous memory has no fd. */
+	assert_int_equal(ram_share_fd(priv, &got, &off), -ENOENT);
+	assert_int_equal(ram_share_fd(anon, &got, &off), -ENOENT);
+	/* Its file's fd closed: nothing to share. */
+	munmap(priv, page);
+	close(fd);
+	assert_int_equal(ram_share_fd(p, &got, &off), -ENOENT);
+	munmap(p, 2 * page);
+	munmap(anon, page);
 }
 
 static void test_guest_ram_lookup_inside_one_region(void **state)
@@ -555,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_config_filter_outside_config_space),
 		cmocka_unit_test(test_ram_alias_congruent),
 		cmocka_unit_test(test_ram_alias_private_refused),
+		cmocka_unit_test(test_ram_share_fd),
 		cmocka_unit_test(test_guest_ram_lookup_inside_one_region),
 		cmocka_unit_test(test_guest_ram_region_without_mapping_unreachable),
 		cmocka_unit_test(test_guest_ram_read_only_region),
