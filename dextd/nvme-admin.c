@@ -43,7 +43,7 @@ static void nvme_fill_id_ctrl(struct nvme_ctrl *n, struct nvme_id_ctrl *id)
 	id->cntlid = 1;
 	id->ver = NVME_VS_1_4;
 	id->cntrltype = 1;		/* I/O controller */
-	id->oacs = 0;			/* no security, format, firmware, NS management */
+	id->oacs = NVME_OACS_DBBUF;	/* Doorbell Buffer Config; no security, format, firmware, NS management */
 	id->acl = NVME_ACL;
 	id->aerl = NVME_AERL;
 	id->frmw = 0x03;		/* one slot, read-only: no firmware commands */
@@ -458,6 +458,9 @@ void nvme_admin(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t gen,
 		res->dw0 = 1;	/* command not aborted (5.1) */
 		break;
 	case NVME_ADM_KEEP_ALIVE:
+		break;
+	case NVME_ADM_DBBUF_CONFIG:
+		nvme_dbbuf_config(n, cmd, gen, res);
 		break;
 	default:
 		NVME_LOG(n, LOG_LVL_DEBUG, "admin opcode 0x%02x not supported", cmd->opcode);

@@ -112,10 +112,18 @@ void *nvme_worker(void *arg)
 
 	pthread_mutex_lock(&fn->lock);
 	for (;;) {
+		bool looked = false;
 		int q = -1;
 
-		while (!n->stop && !n->shutdown_pending && (q = nvme_next_sq(n)) < 0)
+		while (!n->stop && !n->shutdown_pending && (q = nvme_next_sq(n)) < 0) {
+			/* Shadow doorbells: one look (after EventIdx) before sleeping. */
+			if (n->dbbuf && !n->fatal && (n->csts & NVME_CSTS_RDY) && !looked) {
+				looked = !nvme_dbbuf_refresh(n);
+				continue;
+			}
 			pthread_cond_wait(&n->cond, &fn->lock);
+			looked = false;
+		}
 		if (n->stop)
 			break;
 		if (n->shutdown_pending) {

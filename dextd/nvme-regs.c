@@ -34,6 +34,7 @@ void nvme_ctrl_reset(struct nvme_ctrl *n)
 	n->fatal = false;
 	n->rr = 0;
 	n->intms = 0;
+	n->dbbuf = false;	/* the host configures shadow doorbells again */
 	n->csts &= ~(NVME_CSTS_RDY | NVME_CSTS_CFS);
 	nvme_features_default(&n->feat, n->ioqs);
 	n->generation++;
@@ -104,6 +105,41 @@ static void nvme_write_cc(struct nvme_ctrl *n, uint32_t cc)
 	}
 }
 
+/* A new SQ tail from a doorbell or its shadow; false if invalid. fn->lock held. */
+bool nvme_set_sq_tail(struct nvme_ctrl *n, unsigned int qid, uint32_t val)
+{
+	struct nvme_sq *sq = &n->sq[qid];
+
+	if (!sq->valid || val >= sq->size) {
+		NVME_LOG(n, LOG_LVL_DEBUG, "SQ%u tail %u invalid, ignored", qid, val);
+		return false;
+	}
+	sq->tail = val;
+	return true;
+}
+
+/* A new CQ head from a doorbell or its shadow; false if invalid. fn->lock held. */
+bool nvme_set_cq_head(struct nvme_ctrl *n, unsigned int qid, uint32_t val)
+{
+	struct nvme_cq *cq = &n->cq[qid];
+	uint32_t posted, advance;
+
+	if (!cq->valid || val >= cq->size) {
+		NVME_LOG(n, LOG_LVL_DEBUG, "CQ%u head %u invalid, ignored", qid, val);
+		return false;
+	}
+	/* The head may only move over entries the controller has posted. */
+	posted = (cq->tail + cq->size - cq->head) % cq->size;
+	advance = (val + cq->size - cq->head) % cq->size;
+	if (advance > posted) {
+		NVME_LOG(n, LOG_LVL_DEBUG, "CQ%u head %u beyond tail %u, ignored", qid, val,
+			 cq->tail);
+		return false;
+	}
+	cq->head = val;
+	return true;
+}
+
 static void nvme_doorbell(struct nvme_ctrl *n, uint64_t off, uint32_t val)
 {
 	unsigned int idx = (unsigned int)((off - NVME_REG_DBS) / 4), qid = idx / 2;
@@ -112,33 +148,8 @@ static void nvme_doorbell(struct nvme_ctrl *n, uint64_t off, uint32_t val)
 		NVME_LOG(n, LOG_LVL_DEBUG, "doorbell 0x%llx ignored", (unsigned long long)off);
 		return;
 	}
-	if (!(idx & 1)) {
-		struct nvme_sq *sq = &n->sq[qid];
-
-		if (!sq->valid || val >= sq->size) {
-			NVME_LOG(n, LOG_LVL_DEBUG, "SQ%u tail %u invalid, ignored", qid, val);
-			return;
-		}
-		sq->tail = val;
-	} else {
-		struct nvme_cq *cq = &n->cq[qid];
-		uint32_t posted, advance;
-
-		if (!cq->valid || val >= cq->size) {
-			NVME_LOG(n, LOG_LVL_DEBUG, "CQ%u head %u invalid, ignored", qid, val);
-			return;
-		}
-		/* The head may only move over entries the controller has posted. */
-		posted = (cq->tail + cq->size - cq->head) % cq->size;
-		advance = (val + cq->size - cq->head) % cq->size;
-		if (advance > posted) {
-			NVME_LOG(n, LOG_LVL_DEBUG, "CQ%u head %u beyond tail %u, ignored", qid, val,
-				 cq->tail);
-			return;
-		}
-		cq->head = val;
-	}
-	pthread_cond_signal(&n->cond);
+	if (!(idx & 1) ? nvme_set_sq_tail(n, qid, val) : nvme_set_cq_head(n, qid, val))
+		pthread_cond_signal(&n->cond);
 }
 
 static uint32_t nvme_reg_read32(struct nvme_ctrl *n, uint64_t off)

@@ -160,6 +160,9 @@ _Static_assert(offsetof(struct nvme_cqe, status) == 14, "CQE status");
 #define NVME_ADM_GET_FEATURES	0x0a
 #define NVME_ADM_ASYNC_EVENT	0x0c
 #define NVME_ADM_KEEP_ALIVE	0x18
+#define NVME_ADM_DBBUF_CONFIG	0x7c
+
+#define NVME_OACS_DBBUF		(1u << 8)	/* Doorbell Buffer Config supported */
 
 /* NVM command set opcodes (6, figure 346). */
 #define NVME_CMD_FLUSH		0x00

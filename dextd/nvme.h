@@ -20,8 +20,16 @@
  * its completion queue has a free slot, so an unconsumed CQE is never
  * overwritten: a full CQ stalls its SQs until the host moves the CQ head.
  *
+ * Shadow doorbells (Doorbell Buffer Config, OACS bit 8, I/O queues only, as
+ * QEMU's nvme and the Linux driver use them): before the worker sleeps it
+ * writes each I/O SQ's EventIdx (the tail it has seen; a CQ's only when the
+ * CQ is full) and then reads the shadow doorbells; a host that finds
+ * EventIdx equal to the value it last wrote rings the MMIO doorbell, so an
+ * SQ doorbell is needed only when the controller has caught up, i.e. gone
+ * idle, and a CQ doorbell about once per trip round the CQ.
+ *
  * Files: dev-nvme.c creation and teardown; nvme-regs.c registers and
- * doorbells; nvme-queue.c the worker; nvme-admin.c and nvme-io.c the
+ * doorbells; nvme-dbbuf.c shadow doorbells; nvme-queue.c the worker; nvme-admin.c and nvme-io.c the
  * commands; nvme-prp.c PRPs and data movement. This header is theirs only.
  */
 #ifndef DEXTD_NVME_H
@@ -127,6 +135,9 @@ struct nvme_ctrl {
 	bool shutdown_pending;
 	unsigned int rr;		/* round-robin cursor over SQs */
 	uint64_t generation;		/* bumped by every controller reset */
+	bool dbbuf;			/* Doorbell Buffer Config in force (I/O queues) */
+	uint64_t dbs, eis;		/* shadow doorbell and EventIdx buffers (IOVA) */
+	uint32_t cq_ei[NVME_QUEUES_MAX + 1];	/* CQ EventIdx last published */
 	bool stop;
 	pthread_cond_t cond;
 	pthread_t worker;
@@ -151,6 +162,13 @@ int nvme_mmio_read(struct dext_function *fn, unsigned int bar, uint64_t off, uns
 		   uint64_t *val);
 int nvme_mmio_write(struct dext_function *fn, unsigned int bar, uint64_t off, unsigned int width,
 		    uint64_t val);
+bool nvme_set_sq_tail(struct nvme_ctrl *n, unsigned int qid, uint32_t val);
+bool nvme_set_cq_head(struct nvme_ctrl *n, unsigned int qid, uint32_t val);
+
+/* nvme-dbbuf.c: shadow doorbells and EventIdx (Doorbell Buffer Config, 5.8). */
+void nvme_dbbuf_config(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t gen,
+		       struct nvme_result *res);
+bool nvme_dbbuf_refresh(struct nvme_ctrl *n);
 
 /* nvme-prp.c */
 uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_t len,

@@ -558,7 +558,7 @@ static void test_identify(void **state)
 	assert_int_equal(ic->mdts, 7);
 	assert_int_equal(ic->ver, NVME_VS_1_4);
 	assert_int_equal(ic->cntrltype, 1);
-	assert_int_equal(ic->oacs, 0);
+	assert_int_equal(ic->oacs, NVME_OACS_DBBUF);	/* Doorbell Buffer Config only */
 	assert_int_equal(ic->aerl, 3);
 	assert_int_equal(ic->npss, 0);
 	assert_int_equal(ic->sqes, 0x66);
@@ -1032,6 +1032,146 @@ static void test_prp_list_pointer_checked(void **state)
 	host_close(&h);
 }
 
+/* ---- Doorbell Buffer Config (shadow doorbells, EventIdx) ---- */
+
+#define OFF_DBS		0x0c000u	/* shadow doorbell page */
+#define OFF_EIS		0x0d000u	/* EventIdx page */
+
+/* The Linux driver's rule (nvme_dbbuf_need_event): ring if EventIdx is in [old, new). */
+static bool need_event(uint16_t ei, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - ei - 1) < (uint16_t)(new_idx - old);
+}
+
+/* Places cmd at the SQ tail without any doorbell. */
+static void place(struct host *h, struct ring *sq, struct nvme_sqe *cmd)
+{
+	cmd->cid = h->cid++;
+	memcpy((struct nvme_sqe *)at(h, sq->off) + sq->idx, cmd, sizeof(*cmd));
+	sq->idx = (sq->idx + 1) % sq->size;
+}
+
+/* Reaps one CQE, moving the head in the shadow buffer and ringing only if EventIdx asks. */
+static uint16_t reap_shadow(struct host *h, struct ring *cq)
+{
+	volatile uint32_t *dbs = at(h, OFF_DBS), *eis = at(h, OFF_EIS);
+	uint16_t old = (uint16_t)cq->idx;
+	struct nvme_cqe cqe;
+
+	wait_cqe(h, cq);
+	memcpy(&cqe, (const struct nvme_cqe *)at(h, cq->off) + cq->idx, sizeof(cqe));
+	if (++cq->idx == cq->size) {
+		cq->idx = 0;
+		cq->phase ^= 1;
+	}
+	dbs[2 * cq->qid + 1] = cq->idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (need_event((uint16_t)eis[2 * cq->qid + 1], (uint16_t)cq->idx, old))
+		wr(h, NVME_REG_DBS + 8u * cq->qid + 4, 4, cq->idx);
+	return NVME_STATUS_CODE(cqe.status >> 1);
+}
+
+/* Waits (bounded) until the controller has published EventIdx word i = val. */
+static void wait_eventidx(struct host *h, unsigned int i, uint32_t val)
+{
+	volatile uint32_t *eis = at(h, OFF_EIS);
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (eis[i] != val)
+		assert_true(now_ms() < end);
+}
+
+static void test_dbbuf_shadow_doorbells(void **state)
+{
+	volatile uint32_t *dbs, *eis;
+	struct nvme_sqe c, rd = { .opcode = NVME_CMD_READ, .nsid = 1, .cdw12 = 7 };
+	struct ring sq2, cq2;
+	uint64_t stale, len;
+	struct host h;
+	uint8_t *buf;
+	uint16_t old;
+
+	(void)state;
+	host_open(&h, 4);
+	create_io_queues(&h);
+	dbs = at(&h, OFF_DBS);
+	eis = at(&h, OFF_EIS);
+	memset(at(&h, OFF_DBS), 0, 2 * PG);
+	rd.prp1 = bus(&h, OFF_DATA);
+
+	/* Bad buffers: unaligned, absent, one for both, not mapped in the DART. */
+	buf = map_anon(DART_PAGE);
+	assert_int_equal(dext_register_dma(h.c, 2, buf, DART_PAGE, &stale, &len), 0);
+	assert_int_equal(dext_unregister_dma(h.c, 2), 0);
+	c = (struct nvme_sqe){ .opcode = NVME_ADM_DBBUF_CONFIG, .prp1 = bus(&h, OFF_DBS) + 4,
+			       .prp2 = bus(&h, OFF_EIS) };
+	assert_int_equal(admin(&h, &c, NULL), NVME_SC_INVALID_FIELD);
+	c.prp1 = 0;
+	assert_int_equal(admin(&h, &c, NULL), NVME_SC_INVALID_FIELD);
+	c.prp1 = c.prp2;
+	assert_int_equal(admin(&h, &c, NULL), NVME_SC_INVALID_FIELD);
+	c.prp1 = stale;
+	assert_int_equal(admin(&h, &c, NULL), NVME_SC_DATA_XFER_ERROR);
+	c.prp1 = bus(&h, OFF_DBS);
+	c.prp2 = stale;
+	assert_int_equal(admin(&h, &c, NULL), NVME_SC_DATA_XFER_ERROR);
+	for (unsigned int i = 0; i < PG / 4; i++)
+		assert_int_equal(eis[i], 0);	/* nothing published by a refused config */
+	/* Not configured: MMIO doorbells as before. */
+	assert_int_equal(io(&h, &rd), NVME_SC_SUCCESS);
+
+	/* Configured: EventIdx shows what the controller has seen of queue 1. */
+	dbs[2] = h.iosq.idx;
+	dbs[3] = h.iocq.idx;
+	c.prp2 = bus(&h, OFF_EIS);
+	assert_int_equal(admin(&h, &c, NULL), NVME_SC_SUCCESS);
+	assert_int_equal(eis[2], h.iosq.idx);
+	assert_int_equal(eis[3], h.iocq.idx);
+
+	/*
+	 * Three commands in the shadow tail, the MMIO doorbell says one: the
+	 * controller takes the other two from the shadow before it idles, and
+	 * then publishes the tail it saw as the SQ's EventIdx.
+	 */
+	old = (uint16_t)h.iosq.idx;
+	for (unsigned int i = 0; i < 3; i++)
+		place(&h, &h.iosq, &rd);
+	dbs[2] = h.iosq.idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	assert_true(need_event((uint16_t)eis[2], (uint16_t)h.iosq.idx, old));	/* idle: ring */
+	wr(&h, NVME_REG_DBS + 8u, 4, (old + 1u) % h.iosq.size);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(reap_shadow(&h, &h.iocq), NVME_SC_SUCCESS);
+	wait_eventidx(&h, 2, h.iosq.idx);
+	/* Idle again: the next submission must ring, by the host's own rule. */
+	assert_true(need_event((uint16_t)eis[2], (uint16_t)(h.iosq.idx + 1), (uint16_t)h.iosq.idx));
+
+	/*
+	 * A CQ of 4 (3 usable) for 6 commands: the controller stops with it
+	 * full, publishes the head it saw as the CQ's EventIdx, and the host's
+	 * shadow head moves, with the doorbells EventIdx asks for, free it.
+	 */
+	memset(at(&h, OFF_SQ2), 0, 8 * sizeof(struct nvme_sqe));
+	memset(at(&h, OFF_CQ2), 0, 4 * sizeof(struct nvme_cqe));
+	assert_int_equal(create_cq(&h, 2, OFF_CQ2, 4, NVME_QUEUE_PC | NVME_CQ_IEN, 2),
+			 NVME_SC_SUCCESS);
+	assert_int_equal(create_sq(&h, 2, OFF_SQ2, 8, NVME_QUEUE_PC, 2), NVME_SC_SUCCESS);
+	sq2 = (struct ring){ .off = OFF_SQ2, .qid = 2, .size = 8 };
+	cq2 = (struct ring){ .off = OFF_CQ2, .qid = 2, .size = 4, .phase = 1 };
+	for (unsigned int i = 0; i < 6; i++)
+		place(&h, &sq2, &rd);
+	dbs[4] = sq2.idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	assert_true(need_event((uint16_t)eis[4], (uint16_t)sq2.idx, 0));
+	wr(&h, NVME_REG_DBS + 16u, 4, sq2.idx);
+	for (unsigned int i = 0; i < 6; i++)
+		assert_int_equal(reap_shadow(&h, &cq2), NVME_SC_SUCCESS);
+	wait_eventidx(&h, 4, 6);
+
+	host_close(&h);
+	munmap(buf, DART_PAGE);
+}
+
 static void test_backing_file_write_flush(void **state)
 {
 	struct host h;
@@ -1336,6 +1476,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stale_prp_is_data_transfer_error, test_teardown),
 		cmocka_unit_test_teardown(test_prp_list_pointer_checked, test_teardown),
 		cmocka_unit_test_teardown(test_backing_file_write_flush, test_teardown),
+		cmocka_unit_test_teardown(test_dbbuf_shadow_doorbells, test_teardown),
 		cmocka_unit_test_teardown(test_cq_full_stalls_sq, test_teardown),
 		cmocka_unit_test_teardown(test_disable_resets_queues_and_aers, test_teardown),
 		cmocka_unit_test_teardown(test_reset_device, test_teardown),
