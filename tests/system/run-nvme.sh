@@ -4,7 +4,9 @@
 # ext4 with checksums across a guest reboot on x86_64).
 # Usage: tests/system/run-nvme.sh KERNEL-ID [refpolicy]
 # refpolicy: apple_dma as the reference does it (one entry per doorbell, no
-# windows), which exercises the key-collision path.
+# windows), which exercises the key-collision path; and a second function
+# (dmatest at 01:00.1, its own server and apple-dma-pci) driven at the same
+# time, with the teardown of both checked.
 . "$(dirname "$0")/../../scripts/lib/vm.sh"
 suites=$(cd "$(dirname "$0")" && pwd)/suites
 
@@ -23,13 +25,28 @@ fi
 mkdir -p "$BUILD/system"
 envfile=$BUILD/system/nvme-$policy-$id.env
 printf 'SEED=%s\nHAVE_EXT4=%s\n' "$seed" "$have_ext4" > "$envfile"
-[ "$policy" = refpolicy ] && echo 'APPLE_DMA_ARGS="window_shift=0 max_batch=1"' >> "$envfile"
+functions="nvme,bdf=01:00.0,size=256M"
+if [ "$policy" = refpolicy ]; then
+	echo 'APPLE_DMA_ARGS="window_shift=0 max_batch=1"' >> "$envfile"
+	# Two functions of one dextd in one VM: dmatest at 01:00.1 (guest
+	# 00:07.0, its apple-dma-pci at 00:08.0), driven at the same time.
+	functions="$functions;dmatest,bdf=01:00.1"
+	printf 'DT_BDF=00:07.0\nDT_HOST_BDF=01:00.1\n' >> "$envfile"
+fi
 initrd=$BUILD/system/nvme-$policy-$id.cpio.gz
 SYS_SUITE_KMODS="nvme ext4 crc32c_generic crc32c_intel" sys_initramfs "$id" "$initrd" "$suites/nvme.sh" "$envfile" "${extra[@]}"
 
 echo "system: nvme on $id, $policy apple_dma policy (seed $seed)"
 status=0
-sys_boot "$id" "nvme-$policy-$id" "$initrd" "nvme,bdf=01:00.0,size=256M" --memory 1G --allow-reboot ||
+sys_boot "$id" "nvme-$policy-$id" "$initrd" "$functions" --memory 1G --allow-reboot ||
 	status=$?
 sys_judge "$SYS_WD/console.log" "nvme-$policy-$id" || status=1
+# Teardown released every function: no claim, client or mapping left.
+if ! awk '$1 ~ /^[0-9a-f][0-9a-f]:/ { n++; if ($2 || $3 || $5) bad = bad " " $1 }
+	END { if (bad) print "held after teardown:" bad; exit bad != "" || n != want }' \
+	want="$(echo "$functions" | tr ';' '\n' | wc -l)" "$SYS_WD/dext-status.after"; then
+	echo "[nvme-$policy-$id] teardown: the dext still holds a function (or lists too few)"
+	cat "$SYS_WD/dext-status.after"
+	status=1
+fi
 exit "$status"

@@ -71,6 +71,32 @@ check raw_unaligned_buffer_io sh -c "dd if=/tmp/pattern of=$DEV bs=4k count=37 s
 	dd if=/tmp/pattern of=/tmp/want bs=4k count=37 2>/dev/null && cmp /tmp/want /tmp/back2"
 rm -f /tmp/back /tmp/back2 /tmp/want
 
+# ---- a second function in the same VM: dmatest at the same time ----------
+# (DT_BDF set by run-nvme.sh: dmatest at host 01:00.1, its own apple-dma-pci.)
+if [ -n "${DT_BDF:-}" ]; then
+	check two_apple_dma_instances test "$(ls -d /sys/kernel/debug/apple_dma/*/ | wc -l)" = 2
+	dt_stats=$(ls /sys/kernel/debug/apple_dma/*/stats | sed -n 2p)
+	check dmatest_driver_load insmod /lib/modules/dmatest_guest.ko
+	check dmatest_bound test -e "/sys/bus/pci/drivers/dmatest_guest/0000:$DT_BDF"
+	# Both functions DMA at once: the DMA engine's stress on all CPUs while
+	# the NVMe controller writes and reads back 16 MiB.
+	(echo "stress 8s" > /sys/kernel/debug/dmatest/cmd; cat /sys/kernel/debug/dmatest/result > /tmp/dt.result) &
+	dtpid=$!
+	check both_nvme_io_during_dmatest sh -c "dd if=/tmp/pattern of=$DEV bs=256k seek=256 oflag=direct conv=fsync 2>/dev/null &&
+		dd if=$DEV of=/tmp/back bs=256k skip=256 count=64 iflag=direct 2>/dev/null && cmp /tmp/pattern /tmp/back"
+	wait $dtpid
+	check both_dmatest_stress_ok grep -q 'status ok' /tmp/dt.result
+	rm -f /tmp/back /tmp/dt.result
+	# The dext serves both; each is claimed by its own server.
+	st2=$(hostq status "$DT_HOST_BDF")
+	check dmatest_function_claimed test "$(kv claims "$st2")" = 1
+	check dmatest_function_vectors test "$(kv vectors "$st2")" -gt 0
+	check dmatest_function_mapped test "$(kv peak_mappings "$st2")" -gt 0
+	check dmatest_no_faults test "$(kv faults "$st2")" = 0
+	check dmatest_no_map_failures sh -c "awk '\$1 == \"map_failures\" { exit \$2 != 0 }' $dt_stats"
+	check dmatest_driver_unload rmmod dmatest_guest
+fi
+
 # ---- a verified fio workload (where fio is provisioned) --------------------
 if [ -x /bin/fio ]; then
 	check fio_randwrite_verify fio --name=verify --filename=$DEV --offset=128M --size=32M \
