@@ -227,11 +227,17 @@ struct dext_function *dmatest_create(unsigned int bus, unsigned int dev, unsigne
 {
 	struct dext_function *fn;
 	struct dmatest *dt;
+	const char *irq = "msix";
+	int r;
 
+	/* irq=msix (default), msi (one MSI vector, no MSI-X) or none (neither). */
 	if (opts && *opts) {
-		log_error("dmatest: unknown option '%s'", opts);
-		errno = EINVAL;
-		return NULL;
+		if (strcmp(opts, "irq=msix") && strcmp(opts, "irq=msi") && strcmp(opts, "irq=none")) {
+			log_error("dmatest: unknown option '%s' (known: irq=msix|msi|none)", opts);
+			errno = EINVAL;
+			return NULL;
+		}
+		irq = opts + 4;
 	}
 	fn = fn_alloc(bus, dev, func, dart_cfg);
 	if (!fn)
@@ -253,8 +259,15 @@ struct dext_function *dmatest_create(unsigned int bus, unsigned int dev, unsigne
 	if (fn_add_bar(fn, 0, DMATEST_BAR0_SIZE, 0, false) ||
 	    fn_add_bar(fn, 2, DMATEST_BAR2_SIZE, DEXT_BAR_TYPE_MEM64 | DEXT_BAR_TYPE_PREFETCH, true) ||
 	    fn_add_bar(fn, 4, DMATEST_BAR4_SIZE, 0, false) ||
-	    fn_add_pcie(fn) ||
-	    fn_add_msix(fn, DMATEST_MSIX_VECTORS, 4, 0, DMATEST_MSIX_PBA_OFFSET))
+	    fn_add_pcie(fn))
+		goto fail;
+	if (!strcmp(irq, "msix"))
+		r = fn_add_msix(fn, DMATEST_MSIX_VECTORS, 4, 0, DMATEST_MSIX_PBA_OFFSET);
+	else if (!strcmp(irq, "msi"))
+		r = fn_add_msi(fn, 1);
+	else
+		r = 0;
+	if (r < 0)
 		goto fail;
 	if (pthread_create(&dt->worker, NULL, dmatest_worker, dt))
 		goto fail;

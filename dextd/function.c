@@ -39,7 +39,11 @@
 
 #define PCI_CAP_ID_PM		0x01
 #define PCI_CAP_ID_EXP		0x10
+#define PCI_CAP_ID_MSI		0x05
 #define PCI_CAP_ID_MSIX		0x11
+#define PCI_MSI_FLAGS_ENABLE	0x0001
+#define PCI_MSI_FLAGS_QSIZE	0x0070
+#define PCI_MSI_FLAGS_64BIT	0x0080
 #define PCI_MSIX_CTRL_ENABLE	0x8000
 #define PCI_MSIX_CTRL_MASKALL	0x4000
 
@@ -231,6 +235,28 @@ int fn_add_msix(struct dext_function *f, unsigned int vectors, unsigned int bar,
 	cfg_put(f->config, off + 8, 4, pba_off | bar);
 	f->cfg_wmask[off + 3] = (PCI_MSIX_CTRL_ENABLE | PCI_MSIX_CTRL_MASKALL) >> 8;
 	f->msix_vectors = vectors;
+	return 0;
+}
+
+int fn_add_msi(struct dext_function *f, unsigned int vectors)
+{
+	unsigned int mmc = 0;
+	int off;
+
+	if (!vectors || vectors > 32 || (vectors & (vectors - 1)))
+		return -EINVAL;
+	while ((1u << mmc) < vectors)
+		mmc++;
+	/* 64-bit address, no per-vector masking: control, address, data. */
+	off = fn_add_cap(f, PCI_CAP_ID_MSI, 14);
+	if (off < 0)
+		return off;
+	cfg_put(f->config, off + 2, 2, PCI_MSI_FLAGS_64BIT | mmc << 1);
+	cfg_put(f->cfg_wmask, off + 2, 2, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+	cfg_put(f->cfg_wmask, off + 4, 4, 0xfffffffc);
+	cfg_put(f->cfg_wmask, off + 8, 4, 0xffffffff);
+	cfg_put(f->cfg_wmask, off + 12, 2, 0xffff);
+	f->msi_vectors = vectors;
 	return 0;
 }
 
@@ -487,8 +513,13 @@ int fn_setup_interrupts(struct dext_function *f, void *owner, unsigned int *vect
 	/* The vectors are routed to one client's state: a second set-up is refused. */
 	if (f->vectors)
 		return -EEXIST;
-	/* MSI-X table size, else MSI multiple message capable, else one. */
-	n = f->msix_vectors ? f->msix_vectors : f->msi_vectors ? f->msi_vectors : 1;
+	/*
+	 * MSI-X with its table size, else one MSI vector (the reference's
+	 * fallback), else NotFound: there is no INTx.
+	 */
+	if (!f->msix_vectors && !f->msi_vectors)
+		return -ENOENT;
+	n = f->msix_vectors ? f->msix_vectors : 1;
 	if (n > DEXT_MAX_IRQ_VECTORS)
 		n = DEXT_MAX_IRQ_VECTORS;
 	r = fn_irq_page_new(f);

@@ -114,6 +114,8 @@ int fn_add_bar(struct dext_function *fn, unsigned int bar, uint64_t size, uint8_
 /* An MSI-X capability with its table and PBA in bar. */
 int fn_add_msix(struct dext_function *fn, unsigned int vectors, unsigned int bar,
 		uint32_t table_off, uint32_t pba_off);
+/* An MSI capability (64-bit, no masking) for vectors (a power of two, <= 32). */
+int fn_add_msi(struct dext_function *f, unsigned int vectors);
 /* A PCI Express capability (endpoint, FLR capable). */
 int fn_add_pcie(struct dext_function *fn);
 

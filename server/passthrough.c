@@ -336,13 +336,25 @@ int passthrough_create(struct passthrough *pt, const char *socket_path, struct d
 	if (r < 0)
 		return log_err_errno(r, "passthrough: GetIdentity");
 	r = dext_setup_interrupts(link->client, &vectors);
+	if (r == -ENOENT)
+		return log_err_errno(r, "passthrough: the device has neither MSI-X nor MSI, and the "
+				     "dext offers no INTx");
 	if (r < 0)
 		return log_err_errno(r, "passthrough: SetupInterrupts");
 	pt->vectors = vectors;
 	map_irq_state(pt);
 	pt->msix_cap = find_cap(pt, PCI_CAP_ID_MSIX);
 	find_filter_caps(pt);
-	/* Nothing enabled until the guest enables MSI-X. */
+	/*
+	 * MSI-X: nothing enabled until the guest enables it (sync_irq_mask).
+	 * MSI only (the dext fell back to one vector): QEMU emulates the
+	 * capability and the filter keeps the guest's writes from the device,
+	 * so the vector stays enabled; vfu_irq_trigger drops it while QEMU has
+	 * no eventfd for it.
+	 */
+	if (!pt->msix_cap)
+		for (unsigned int v = 0; v < vectors; v++)
+			pt->irq_mask[v / 64] |= 1ull << (v % 64);
 	r = dext_set_irq_mask(link->client, pt->irq_mask);
 	if (r < 0)
 		return log_err_errno(r, "passthrough: SetIRQMask");
@@ -363,14 +375,15 @@ int passthrough_create(struct passthrough *pt, const char *socket_path, struct d
 	if (r < 0)
 		return r;
 	if ((pt->msix_cap && vfu_setup_device_nr_irqs(pt->ctx, VFU_DEV_MSIX_IRQ, vectors) < 0) ||
+	    (!pt->msix_cap && vfu_setup_device_nr_irqs(pt->ctx, VFU_DEV_MSI_IRQ, vectors) < 0) ||
 	    vfu_setup_device_reset_cb(pt->ctx, reset_cb) < 0 || vfu_realize_ctx(pt->ctx) < 0)
 		return log_err_errno(-errno, "passthrough: vfio-user setup");
 
 	r = dext_wait_interrupt(link->client);
 	if (r < 0)
 		return log_err_errno(r, "passthrough: WaitInterrupt");
-	log_info("passthrough: %04x:%04x, %u MSI-X vector%s, on %s", id.vendor, id.device,
-		 vectors, vectors == 1 ? "" : "s", socket_path);
+	log_info("passthrough: %04x:%04x, %u %s vector%s, on %s", id.vendor, id.device,
+		 vectors, pt->msix_cap ? "MSI-X" : "MSI", vectors == 1 ? "" : "s", socket_path);
 	return 0;
 }
 

@@ -44,11 +44,16 @@
 
 static struct dextd_proc daemon_proc;
 
-/* 01:00.0 default limits; 02:00.0 larger byte limit, DMA buffer in 32 KiB segments; 03:00.0 to terminate. */
+/*
+ * 01:00.0 default limits; 02:00.0 larger byte limit, DMA buffer in 32 KiB
+ * segments; 03:00.0 to terminate; 04:00.0 MSI only; 05:00.0 neither MSI nor MSI-X.
+ */
 static const char *const functions[] = {
 	"dmatest,bdf=01:00.0",
 	"dmatest,bdf=02:00.0,max-bytes=4G,iova-bits=36,dma-segment=32K",
 	"dmatest,bdf=03:00.0",
+	"dmatest,bdf=04:00.0,irq=msi",
+	"dmatest,bdf=05:00.0,irq=none",
 	NULL,
 };
 
@@ -1145,6 +1150,54 @@ static void test_wait_interrupt_rearm_replaces(void **state)
 	dext_client_close(c);
 }
 
+/* Config space capability IDs in list order, into ids (at most max). */
+static unsigned int cap_ids(struct dext_client *c, uint8_t *ids, unsigned int max)
+{
+	uint32_t ptr, hdr;
+	unsigned int n = 0;
+
+	assert_int_equal(dext_config_read(c, 0x34, 1, &ptr), 0);
+	while (ptr && n < max) {
+		assert_int_equal(dext_config_read(c, ptr, 2, &hdr), 0);
+		ids[n++] = (uint8_t)hdr;
+		ptr = hdr >> 8;
+	}
+	return n;
+}
+
+/* No MSI-X: SetupInterrupts falls back to one MSI vector, which is delivered. */
+static void test_msi_only_function_one_vector(void **state)
+{
+	struct dext_client *c = connect_fn(4, true);
+	unsigned int vectors, n;
+	uint8_t ids[8];
+
+	(void)state;
+	n = cap_ids(c, ids, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 0x10);	/* PCIe */
+	assert_int_equal(ids[1], 0x05);	/* MSI, no MSI-X */
+	assert_int_equal(dext_setup_interrupts(c, &vectors), 0);
+	assert_int_equal(vectors, 1);
+	assert_int_equal(dmatest_run(c, DMATEST_CMD_RAISE, 0, 0, 0, 0, 0), DMATEST_STATUS_DONE);
+	dext_client_close(c);
+}
+
+/* Neither MSI-X nor MSI: NotFound, there is no INTx; nothing is set up. */
+static void test_no_msi_function_not_found(void **state)
+{
+	struct dext_client *c = connect_fn(5, true);
+	uint64_t pending[DEXT_IRQ_WORDS], s[DEXT_STATUS_COUNT];
+	unsigned int vectors;
+
+	(void)state;
+	assert_int_equal(dext_setup_interrupts(c, &vectors), -ENOENT);
+	assert_int_equal(dext_check_interrupt(c, pending), -EAGAIN);
+	status_of(c, 4, s);
+	assert_int_equal(s[DEXT_STATUS_VECTORS], 0);
+	dext_client_close(c);
+}
+
 static void test_wait_interrupt_completes_at_once_if_pending(void **state)
 {
 	struct dext_client *c = connect_fn(1, true);
@@ -1524,6 +1577,8 @@ int main(void)
 		cmocka_unit_test(test_next_owner_gets_a_fresh_irq_page),
 #endif
 		cmocka_unit_test(test_wait_interrupt_rearm_replaces),
+		cmocka_unit_test(test_msi_only_function_one_vector),
+		cmocka_unit_test(test_no_msi_function_not_found),
 		cmocka_unit_test(test_wait_interrupt_completes_at_once_if_pending),
 		cmocka_unit_test(test_irq_mask_drops_disabled_vectors),
 		cmocka_unit_test(test_wait_interrupt_no_lost_wakeup),

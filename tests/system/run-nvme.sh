@@ -29,8 +29,9 @@ functions="nvme,bdf=01:00.0,size=256M"
 if [ "$policy" = refpolicy ]; then
 	echo 'APPLE_DMA_ARGS="window_shift=0 max_batch=1"' >> "$envfile"
 	# Two functions of one dextd in one VM: dmatest at 01:00.1 (guest
-	# 00:07.0, its apple-dma-pci at 00:08.0), driven at the same time.
-	functions="$functions;dmatest,bdf=01:00.1"
+	# 00:07.0, its apple-dma-pci at 00:08.0), driven at the same time. It
+	# has MSI only, so the server's and the driver's MSI fallback are used.
+	functions="$functions;dmatest,bdf=01:00.1,irq=msi"
 	printf 'DT_BDF=00:07.0\nDT_HOST_BDF=01:00.1\n' >> "$envfile"
 fi
 initrd=$BUILD/system/nvme-$policy-$id.cpio.gz

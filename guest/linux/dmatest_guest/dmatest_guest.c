@@ -68,7 +68,7 @@ struct dt_vec {
  * @pdev: PCI function
  * @dev: &pdev->dev, the device all DMA API calls are made on
  * @regs: BAR0
- * @nvec: MSI-X vectors in use
+ * @nvec: MSI-X (or MSI) vectors in use
  * @vec: per-vector handler data and interrupt count
  * @next_vec: round-robin vector selection
  * @hw_lock: one operation on the engine at a time
@@ -1333,11 +1333,11 @@ static int dt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_unmap;
 	}
 
-	ret = pci_alloc_irq_vectors(pdev, DMATEST_MSIX_VECTORS,
-				    DMATEST_MSIX_VECTORS, PCI_IRQ_MSIX);
+	/* MSI-X, else one MSI vector (a dext-served function may have only MSI). */
+	ret = pci_alloc_irq_vectors(pdev, 1, DMATEST_MSIX_VECTORS,
+				    PCI_IRQ_MSIX | PCI_IRQ_MSI);
 	if (ret < 0) {
-		dev_err(&pdev->dev, "MSI-X with %d vectors: %d\n",
-			DMATEST_MSIX_VECTORS, ret);
+		dev_err(&pdev->dev, "no MSI-X or MSI vectors: %d\n", ret);
 		goto err_unmap;
 	}
 	dt->nvec = ret;
@@ -1360,7 +1360,8 @@ static int dt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	dt_the_dev = dt;
 	mutex_unlock(&dt_probe_lock);
 
-	dev_info(&pdev->dev, "dmatest ready, %d MSI-X vectors\n", dt->nvec);
+	dev_info(&pdev->dev, "dmatest ready, %d %s vector%s\n", dt->nvec,
+		 pdev->msix_enabled ? "MSI-X" : "MSI", dt->nvec == 1 ? "" : "s");
 	return 0;
 
 err_unmap:

@@ -78,6 +78,10 @@ if [ -n "${DT_BDF:-}" ]; then
 	dt_stats=$(ls /sys/kernel/debug/apple_dma/*/stats | sed -n 2p)
 	check dmatest_driver_load insmod /lib/modules/dmatest_guest.ko
 	check dmatest_bound test -e "/sys/bus/pci/drivers/dmatest_guest/0000:$DT_BDF"
+	# The function has MSI only: one vector, through QEMU's MSI emulation.
+	check dmatest_msi_only sh -c "dmesg | grep -q 'dmatest ready, 1 MSI vector'"
+	check dmatest_msi_raise sh -c "echo 'raise 5' > /sys/kernel/debug/dmatest/cmd &&
+		grep -q 'status ok' /sys/kernel/debug/dmatest/result"
 	# Both functions DMA at once: the DMA engine's stress on all CPUs while
 	# the NVMe controller writes and reads back 16 MiB.
 	(echo "stress 8s" > /sys/kernel/debug/dmatest/cmd; cat /sys/kernel/debug/dmatest/result > /tmp/dt.result) &
