@@ -33,6 +33,7 @@ struct options {
 	unsigned int dext_timeout_ms;
 	bool posted_doorbells;
 	bool no_share_ram;
+	bool bars_by_server;		/* --bar-access server */
 	int ready_fd;
 };
 
@@ -65,6 +66,10 @@ static void usage(FILE *f)
 		"                             (for measurements and tests)\n"
 		"      --no-share-ram         let the dext reach guest RAM by address only\n"
 		"                             (process_vm_readv/writev), not by its fd\n"
+		"      --bar-access qemu|server  memory BARs: QEMU maps the dext's fd (default,\n"
+		"                             where the transport passes one) or the server\n"
+		"                             loads and stores through its own mapping (what\n"
+		"                             a transport without fds, IOKit, always does)\n"
 		"      --ready-fd FD          write READY to FD once both sockets listen\n"
 		"  -v, --verbose              debug logging\n"
 		"  -h, --help                 show this help\n",
@@ -84,6 +89,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "dext-timeout", required_argument, NULL, 'T' },
 		{ "posted-doorbells", no_argument, NULL, 'P' },
 		{ "no-share-ram", no_argument, NULL, 'S' },
+		{ "bar-access", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -139,6 +145,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'P':
 			o->posted_doorbells = true;
 			break;
+		case 'B':
+			if (strcmp(optarg, "qemu") && strcmp(optarg, "server")) {
+				log_error("--bar-access: '%s' is not qemu or server", optarg);
+				return -EINVAL;
+			}
+			o->bars_by_server = !strcmp(optarg, "server");
+			break;
 		case 'R':
 			if (parse_u64(optarg, &v) < 0 || v > 1024) {
 				log_error("--ready-fd: '%s' is not a file descriptor", optarg);
@@ -184,11 +197,13 @@ static void print_stats(const struct passthrough *pt, const struct apple_dma_dev
 		 (unsigned long long)dma->stats.ram_shared,
 		 (unsigned long long)dma->stats.ram_share_failed);
 	log_info("passthrough: interrupts %llu delivered, %llu dropped, %llu wakeups, "
-		 "%llu config bytes filtered, %llu resets, %llu posted calls refused",
+		 "%llu config bytes filtered, %llu resets, %llu posted calls refused, "
+		 "%llu BAR accesses by the server",
 		 (unsigned long long)pt->stats.irqs_delivered,
 		 (unsigned long long)pt->stats.irqs_dropped, (unsigned long long)pt->stats.wakeups,
 		 (unsigned long long)pt->stats.config_writes_dropped,
-		 (unsigned long long)pt->stats.resets, (unsigned long long)pt->stats.posted_errors);
+		 (unsigned long long)pt->stats.resets, (unsigned long long)pt->stats.posted_errors,
+		 (unsigned long long)pt->stats.bar_server_accesses);
 }
 
 static int serve(struct passthrough *pt, struct apple_dma_dev *dma, struct dext_link *link,
@@ -271,7 +286,7 @@ int main(int argc, char **argv)
 
 	if (dext_link_open(&link, o.dext_socket, o.dext_timeout_ms, o.bus, o.dev, o.fn) < 0)
 		return 1;
-	r = passthrough_create(&pt, o.device_socket, &link);
+	r = passthrough_create(&pt, o.device_socket, &link, o.bars_by_server);
 	if (r == 0)
 		r = apple_dma_dev_create(&dma, o.dma_socket, &link, o.managed_bdf, o.max_entries,
 					 o.posted_doorbells);

@@ -148,6 +148,37 @@ static ssize_t config_access(vfu_ctx_t *ctx, char *buf, size_t count, loff_t off
 	return (ssize_t)count;
 }
 
+/* One naturally aligned load or store of width 1-8 on the server's BAR mapping. */
+static void bar_map_access(uint8_t *p, unsigned int w, uint64_t *v, bool is_write)
+{
+	switch (w) {
+	case 1:
+		if (is_write)
+			*(volatile uint8_t *)p = (uint8_t)*v;
+		else
+			*v = *(volatile uint8_t *)p;
+		break;
+	case 2:
+		if (is_write)
+			*(volatile uint16_t *)(void *)p = (uint16_t)*v;
+		else
+			*v = *(volatile uint16_t *)(void *)p;
+		break;
+	case 4:
+		if (is_write)
+			*(volatile uint32_t *)(void *)p = (uint32_t)*v;
+		else
+			*v = *(volatile uint32_t *)(void *)p;
+		break;
+	default:
+		if (is_write)
+			*(volatile uint64_t *)(void *)p = *v;
+		else
+			*v = *(volatile uint64_t *)(void *)p;
+		break;
+	}
+}
+
 static ssize_t bar_access(struct passthrough *pt, unsigned int bar, char *buf, size_t count,
 			  loff_t offset, bool is_write)
 {
@@ -157,6 +188,24 @@ static ssize_t bar_access(struct passthrough *pt, unsigned int bar, char *buf, s
 	if (offset < 0 || (uint64_t)offset + count > pt->bars[bar].size) {
 		errno = EINVAL;
 		return -1;
+	}
+	if (pt->bars[bar].map) {
+		/* The transport gave a mapping, not an fd: the server does the accesses. */
+		for (i = 0; i < count;) {
+			uint64_t o = (uint64_t)offset + i, v = 0;
+			unsigned int w = 8;
+
+			while (w > 1 && ((o & (w - 1)) || count - i < w))
+				w /= 2;
+			if (is_write)
+				memcpy(&v, buf + i, w);
+			bar_map_access(pt->bars[bar].map + o, w, &v, is_write);
+			if (!is_write)
+				memcpy(buf + i, &v, w);
+			i += w;
+		}
+		pt->stats.bar_server_accesses++;
+		return (ssize_t)count;
 	}
 	for (i = 0; i < count;) {
 		uint64_t o = (uint64_t)offset + i, v = 0;
@@ -257,7 +306,7 @@ static int reset_cb(vfu_ctx_t *ctx, vfu_reset_type_t type)
 	return pt_reset(vfu_get_private(ctx));
 }
 
-static int setup_bars(struct passthrough *pt)
+static int setup_bars(struct passthrough *pt, bool bars_by_server)
 {
 	struct dext_client *c = pt->link->client;
 
@@ -280,13 +329,34 @@ static int setup_bars(struct passthrough *pt)
 			return log_err_errno(-EOPNOTSUPP, "passthrough: BAR%u is an I/O BAR", i);
 		pt->bars[i].memory_index = bi.memory_index;
 		pt->bars[i].size = bi.size;
-		/* Mapped directly when the dext hands out the BAR's memory. */
-		r = dext_client_map_memory(c, DEXT_MEM_BAR0 + i, &fd, &size, &offset);
+		/*
+		 * When the dext hands out the BAR's memory: QEMU maps the fd
+		 * (socket transport), or, where the transport only maps it into
+		 * this process (IOKit's IOConnectMapMemory64; or --bar-access
+		 * server), the server loads and stores through that mapping.
+		 * Else the accesses become MMIORead/MMIOWrite.
+		 */
+		r = bars_by_server ? -EOPNOTSUPP
+				   : dext_client_map_memory(c, DEXT_MEM_BAR0 + i, &fd, &size, &offset);
 		if (r < 0 && r != -EOPNOTSUPP)
 			return log_err_errno(r, "passthrough: map BAR%u", i);
 		if (r == 0 && (size < bi.size || offset)) {
 			close(fd);
 			fd = -1;
+		}
+		if (r == -EOPNOTSUPP) {
+			void *map;
+			uint64_t map_size;
+
+			r = dext_client_map(c, DEXT_MEM_BAR0 + i, &map, &map_size);
+			if (r == 0 && map_size < bi.size)
+				dext_client_unmap(c, DEXT_MEM_BAR0 + i, map, map_size);
+			else if (r == 0) {
+				pt->bars[i].map = map;
+				pt->bars[i].map_size = map_size;
+			} else if (r != -EOPNOTSUPP) {
+				return log_err_errno(r, "passthrough: map BAR%u", i);
+			}
 		}
 		pt->bars[i].fd = fd;
 		if (vfu_setup_region(pt->ctx, VFU_PCI_DEV_BAR0_REGION_IDX + i, bi.size, bar_cbs[i],
@@ -294,7 +364,8 @@ static int setup_bars(struct passthrough *pt)
 			return log_err_errno(-errno, "passthrough: BAR%u region", i);
 		log_info("passthrough: BAR%u %llu KiB%s%s", i, (unsigned long long)bi.size >> 10,
 			 bi.type & DEXT_BAR_TYPE_MEM64 ? " 64-bit" : "",
-			 fd >= 0 ? ", mapped" : ", trapped");
+			 fd >= 0 ? ", mapped by QEMU" : pt->bars[i].map ? ", accessed by the server" :
+			 ", trapped");
 		if (bi.type & DEXT_BAR_TYPE_MEM64)
 			i++;	/* the upper half */
 	}
@@ -321,7 +392,8 @@ static void map_irq_state(struct passthrough *pt)
 	pt->irq_state_size = size;
 }
 
-int passthrough_create(struct passthrough *pt, const char *socket_path, struct dext_link *link)
+int passthrough_create(struct passthrough *pt, const char *socket_path, struct dext_link *link,
+		       bool bars_by_server)
 {
 	struct dext_identity id;
 	unsigned int vectors;
@@ -371,7 +443,7 @@ int passthrough_create(struct passthrough *pt, const char *socket_path, struct d
 			     config_access, VFU_REGION_FLAG_RW | VFU_REGION_FLAG_ALWAYS_CB, NULL, 0,
 			     -1, 0) < 0)
 		return log_err_errno(-errno, "passthrough: config region");
-	r = setup_bars(pt);
+	r = setup_bars(pt, bars_by_server);
 	if (r < 0)
 		return r;
 	if ((pt->msix_cap && vfu_setup_device_nr_irqs(pt->ctx, VFU_DEV_MSIX_IRQ, vectors) < 0) ||
@@ -392,9 +464,14 @@ void passthrough_destroy(struct passthrough *pt)
 	if (pt->ctx)
 		vfu_destroy_ctx(pt->ctx);
 	pt->ctx = NULL;
-	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++)
+	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++) {
 		if (pt->bars[i].fd >= 0)
 			close(pt->bars[i].fd);
+		if (pt->bars[i].map && pt->link->client)
+			dext_client_unmap(pt->link->client, DEXT_MEM_BAR0 + i, pt->bars[i].map,
+					  pt->bars[i].map_size);
+		pt->bars[i].map = NULL;
+	}
 	if (pt->irq_state)
 		dext_client_unmap(pt->link->client, DEXT_MEM_IRQ_STATE, pt->irq_state,
 				  pt->irq_state_size);

@@ -38,6 +38,7 @@ struct passthrough_stats {
 	uint64_t config_writes_dropped;	/* bytes the filter dropped */
 	uint64_t resets;
 	uint64_t posted_errors;		/* posted calls the dext refused */
+	uint64_t bar_server_accesses;	/* BAR accesses done on the server's own mapping */
 };
 
 struct passthrough {
@@ -53,15 +54,23 @@ struct passthrough {
 	struct {
 		uint32_t memory_index;
 		uint64_t size;
-		int fd;
+		int fd;			/* >= 0: QEMU maps it */
+		uint8_t *map;		/* else, if set: the server's own mapping */
+		uint64_t map_size;
 	} bars[DEXT_BAR_COUNT];
 	struct passthrough_stats stats;
 	/* Guest-triggered messages: it may reset or toggle MSI-X at will. */
 	struct ratelimit rl_reset, rl_irq;
 };
 
-/* Creates the endpoint listening on socket_path. Returns 0 or -errno (logged). */
-int passthrough_create(struct passthrough *pt, const char *socket_path, struct dext_link *link);
+/*
+ * Creates the endpoint listening on socket_path. Memory BARs the dext hands
+ * out go to QEMU as an fd where the transport passes one, unless
+ * bars_by_server; otherwise (and on a transport that only maps, IOKit) the
+ * server loads and stores through its own mapping. Returns 0 or -errno (logged).
+ */
+int passthrough_create(struct passthrough *pt, const char *socket_path, struct dext_link *link,
+		       bool bars_by_server);
 void passthrough_destroy(struct passthrough *pt);
 int passthrough_poll_fd(struct passthrough *pt);
 /* Serves what is readable. Returns 0, or -ENOTCONN once QEMU disconnected. */

@@ -253,8 +253,9 @@ sys_boot() {
 	local -a dargs=() largs=() fspecs=()
 	IFS=';' read -r -a fspecs <<< "$fspec"
 	for spec in "${fspecs[@]}"; do
-		dargs+=(--function "$spec")
-		largs+=(--function "bdf=$(echo "$spec" | sed -n 's/.*bdf=\([0-9a-f:.]*\).*/\1/p')")
+		# dextd takes the spec; the launcher its bdf= and bars= (dextd has no bars=).
+		largs+=(--function "bdf=$(echo "$spec" | sed -n 's/.*bdf=\([0-9a-f:.]*\).*/\1/p')$(echo "$spec" | sed -n 's/.*\(,bars=[a-z]*\).*/\1/p')")
+		dargs+=(--function "$(echo "$spec" | sed 's/,bars=[a-z]*//')")
 	done
 	mkfifo "$fifo"
 	"$DEXTD" --socket "$sock" "${dargs[@]}" --ready-fd 3 3>"$fifo" 2>"$SYS_WD/dextd.log" &

@@ -30,8 +30,9 @@ if [ "$policy" = refpolicy ]; then
 	echo 'APPLE_DMA_ARGS="window_shift=0 max_batch=1"' >> "$envfile"
 	# Two functions of one dextd in one VM: dmatest at 01:00.1 (guest
 	# 00:07.0, its apple-dma-pci at 00:08.0), driven at the same time. It
-	# has MSI only, so the server's and the driver's MSI fallback are used.
-	functions="$functions;dmatest,bdf=01:00.1,irq=msi"
+	# has MSI only, so the server's and the driver's MSI fallback are used,
+	# and its server accesses BAR2 through its own mapping (as over IOKit).
+	functions="$functions;dmatest,bdf=01:00.1,irq=msi,bars=server"
 	printf 'DT_BDF=00:07.0\nDT_HOST_BDF=01:00.1\n' >> "$envfile"
 fi
 initrd=$BUILD/system/nvme-$policy-$id.cpio.gz
@@ -42,6 +43,12 @@ status=0
 sys_boot "$id" "nvme-$policy-$id" "$initrd" "$functions" --memory 1G --allow-reboot ||
 	status=$?
 sys_judge "$SYS_WD/console.log" "nvme-$policy-$id" || status=1
+# The second function's server did the BAR2 accesses on its own mapping.
+if [ "$policy" = refpolicy ]; then
+	n=$(sed -n 's/.*, \([0-9]*\) BAR accesses by the server.*/\1/p' "$SYS_WD/vm/server-1.log" | tail -n 1)
+	echo "[nvme-$policy-$id] BAR accesses by the dmatest function's server: ${n:-none}"
+	[ "${n:-0}" -gt 0 ] || status=1
+fi
 # Teardown released every function: no claim, client or mapping left.
 if ! awk '$1 ~ /^[0-9a-f][0-9a-f]:/ { n++; if ($2 || $3 || $5) bad = bad " " $1 }
 	END { if (bad) print "held after teardown:" bad; exit bad != "" || n != want }' \

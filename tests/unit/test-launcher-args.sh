@@ -5,6 +5,10 @@ set -u
 launcher=${1:?usage: test-launcher-args.sh LAUNCHER}
 fails=0
 
+# The whole script parses (bash reads it command by command, so an error
+# late in it would otherwise only show when a VM is started).
+bash -n "$launcher" || { echo "FAIL the launcher does not parse"; exit 1; }
+
 # expect NAME PATTERN ARGS...: the launcher exits 2 and says PATTERN.
 expect() {
 	local name=$1 pattern=$2 out st
@@ -31,6 +35,7 @@ expect device_slot_taken "guest slot 00:05.0 is already taken by 01:00.0" \
 expect slot_range "guest slot must be 01..1e" --function nvme,bdf=01:00.0,guest=00:1f.0
 expect bad_bdf "bdf must be BB:DD.F" --function nvme,bdf=1:0.0
 expect bad_guest "guest= must be 00:DD.0" --function nvme,bdf=01:00.0,guest=01:05.0
+expect bad_bars "bars= must be qemu or server" --function dmatest,bdf=01:00.0,bars=dext
 
 # Two functions at their default slots (05/06 and 07/08) pass the checks:
 # the launcher goes on to start dextd (here /bin/false, so it fails there).

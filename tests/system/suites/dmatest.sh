@@ -32,6 +32,15 @@ devmem $((bar + 0x18)) 32 1
 check apple_dma_doorbell_without_cmd_gpa test "$(reg 0x0c)" = 3
 echo 0 > "$DMA/enable"
 
+# ---- BAR2, plain memory handed out by the dext, mapped by QEMU --------------
+echo 1 > "$PT/enable"
+bar2=$(( $(sed -n 3p "$PT/resource" | cut -d' ' -f1) ))
+devmem $((bar2 + 0x40)) 32 0xa5a55a5a
+devmem $((bar2 + 0xff0)) 32 0x76543210
+check bar2_memory_by_qemu sh -c "test $(devmem $((bar2 + 0x40)) 32) = 0xA5A55A5A &&
+	test $(devmem $((bar2 + 0xff0)) 32) = 0x76543210"
+echo 0 > "$PT/enable"
+
 # ---- BAR register writes must not reach the dext ----------------------------
 before=$(kv bar_writes "$(hostq status)")
 orig=$(dd if="$PT/config" bs=1 skip=16 count=4 2>/dev/null | od -An -tx1 | tr -d ' \n')
