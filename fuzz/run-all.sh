@@ -13,7 +13,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
-targets="fuzz_apple_dma_batch fuzz_dext_msg fuzz_dart_ops fuzz_nvme_cmd"
+targets="fuzz_apple_dma_batch fuzz_dext_msg fuzz_dart_ops fuzz_nvme_cmd fuzz_config_filter"
 
 if [ -z "${FUZZ_BUILD_DIR:-}" ]; then
 	build=${FUZZ_BUILD:-$PWD/build-fuzz}
