@@ -93,12 +93,17 @@ void nvme_dbbuf_config(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t
 bool nvme_dbbuf_refresh(struct nvme_ctrl *n)
 {
 	uint32_t ei[DB_WORDS(NVME_QUEUES_MAX)], db[DB_WORDS(NVME_QUEUES_MAX)];
+	uint32_t seen[DB_WORDS(NVME_QUEUES_MAX)];
 	size_t len = sizeof(uint32_t) * DB_WORDS(n->ioqs);
 	uint64_t gen = n->generation, dbs = n->dbs, eis = n->eis;
 	bool moved = false;
 	int r;
 
 	event_idx(n, ei);
+	for (unsigned int q = 1; q <= n->ioqs; q++) {
+		seen[2 * q] = n->sq[q].tail;
+		seen[2 * q + 1] = n->cq[q].head;
+	}
 	pthread_mutex_unlock(&n->fn->lock);
 	r = fn_dma_write(n->fn, eis, ei, len, NULL);
 	/* EventIdx out before the shadow is read: the host does the reverse. */
@@ -113,11 +118,25 @@ bool nvme_dbbuf_refresh(struct nvme_ctrl *n)
 					   : "doorbell buffer access failed", r == -EFAULT ? eis : dbs);
 		return true;
 	}
+	/*
+	 * A value read from the shadow applies only if no MMIO doorbell moved
+	 * the queue meanwhile: that one may be newer than what was read, and a
+	 * tail taken back would make the worker run stale entries. Such a queue
+	 * is looked at again instead.
+	 */
 	for (unsigned int q = 1; q <= n->ioqs; q++) {
-		if (n->sq[q].valid && db[2 * q] != n->sq[q].tail)
-			moved |= nvme_set_sq_tail(n, q, db[2 * q]);
-		if (n->cq[q].valid && db[2 * q + 1] != n->cq[q].head)
-			moved |= nvme_set_cq_head(n, q, db[2 * q + 1]);
+		if (n->sq[q].valid && db[2 * q] != n->sq[q].tail) {
+			if (n->sq[q].tail == seen[2 * q])
+				moved |= nvme_set_sq_tail(n, q, db[2 * q]);
+			else
+				moved = true;
+		}
+		if (n->cq[q].valid && db[2 * q + 1] != n->cq[q].head) {
+			if (n->cq[q].head == seen[2 * q + 1])
+				moved |= nvme_set_cq_head(n, q, db[2 * q + 1]);
+			else
+				moved = true;
+		}
 	}
 	return moved;
 }

@@ -148,6 +148,16 @@ static void nvme_doorbell(struct nvme_ctrl *n, uint64_t off, uint32_t val)
 		NVME_LOG(n, LOG_LVL_DEBUG, "doorbell 0x%llx ignored", (unsigned long long)off);
 		return;
 	}
+	/*
+	 * With shadow doorbells an I/O queue's MMIO doorbell is only a wakeup:
+	 * the host writes the shadow first, and this write, posted through
+	 * QEMU and the server, may arrive after newer shadow values were
+	 * taken, when its value would move the queue backwards.
+	 */
+	if (qid && n->dbbuf) {
+		pthread_cond_signal(&n->cond);
+		return;
+	}
 	if (!(idx & 1) ? nvme_set_sq_tail(n, qid, val) : nvme_set_cq_head(n, qid, val))
 		pthread_cond_signal(&n->cond);
 }
