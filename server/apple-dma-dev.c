@@ -31,11 +31,12 @@ static int env_register(void *opaque, uint64_t key, void *hva, uint64_t len, uin
 	/*
 	 * The platform is gone and so is the device: no DMA can happen. Refusing
 	 * maps would make guest drivers retry forever (they treat a failed map
-	 * as a passing shortage); an identity answer, as the reference gives
-	 * without a dext, lets their I/O reach the dead device and time out.
+	 * as a passing shortage); an answer lets their I/O reach the dead
+	 * device and time out. Not an identity answer, as the reference gives
+	 * without a dext: see APPLE_DMA_LOST_BUS_BASE.
 	 */
 	if (d->link->lost) {
-		*bus_addr = key;
+		*bus_addr = APPLE_DMA_LOST_BUS_BASE + key;
 		*bus_len = len;
 		d->stats.maps_after_loss++;
 		return 0;

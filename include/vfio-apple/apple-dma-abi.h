@@ -49,6 +49,18 @@ typedef uint64_t apple_dma_le64;
  * write synchronously: see APPLE_DMA_FEATURE_SYNC_DOORBELL.
  */
 #define APPLE_DMA_SCRATCH_BAR		2
+/*
+ * Ours: once the platform is lost (the dext gone), maps are answered at
+ * APPLE_DMA_LOST_BUS_BASE + gpa; the reference answers gpa itself when it
+ * has no dext. The device is gone, so nothing DMAs there, but the guest
+ * still holds bus addresses the platform gave before the loss (queues
+ * allocated once, for example): an identity answer can overlap one of them,
+ * the guest refuses it, and a driver that retries a failed map would retry
+ * it forever. No DART aperture reaches this base, so the answer cannot
+ * overlap; a device whose DMA mask is narrower refuses it as it would any
+ * address beyond its mask.
+ */
+#define APPLE_DMA_LOST_BUS_BASE		(1ull << 62)
 
 /* BAR0 register block. Every register is 32 bits; accesses are 4 bytes. */
 struct apple_dma_regs {

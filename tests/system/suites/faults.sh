@@ -44,6 +44,8 @@ dextd)
 	echo "FAULT-TIMING I/O failed $((t1 - t0)) s after dextd died"
 	check controller_not_live sh -c "test \"\$(cat /sys/class/nvme/nvme0/state 2>/dev/null || echo gone)\" != live"
 	check dma_map_fails_cleanly sh -c "! dmesg | grep -E 'BUG:|Oops|Kernel panic|Call Trace'"
+	# Answers after the loss never collide with bus addresses held from before.
+	check no_bus_overlap_after_loss sh -c "! dmesg | grep -q 'overlaps a live mapping'"
 	check apple_dma_unloads sh -c "rmmod nvme && rmmod apple_dma"
 	;;
 server)
