@@ -4,7 +4,7 @@
 #      vfio-user-pci, guest apple_dma with its defaults (windows, batching);
 #  (b) QEMU's built-in -device nvme on a raw file (no vfio-apple at all);
 #  (c) vfio-apple with apple_dma's reference policy (window_shift=0
-#      max_batch=1: one entry per doorbell, no windows);
+#      max_batch=1 strict=1: one entry per doorbell, no windows, no cache);
 #  (d) as (a) with apple_dma in strict mode (strict=1: no mapping cache, an
 #      unmapped range leaves the DART before dma_unmap returns).
 # Prints markdown tables and writes a CSV. It measures; it never judges.
@@ -15,8 +15,8 @@ usage() {
 Usage: bench/nvme-bench.sh [OPTION]...
 
 Boots one guest per configuration (a: vfio-apple defaults, b: QEMU's
-built-in nvme, c: vfio-apple with window_shift=0 max_batch=1, d: a with
-apple_dma strict=1) and runs the
+built-in nvme, c: vfio-apple with window_shift=0 max_batch=1 strict=1, d: a
+with apple_dma strict=1) and runs the
 same fio workloads in each (io_uring, direct, raw namespace, time based):
 4 KiB random read QD1 and QD32, 128 KiB sequential read and write QD8, after
 writing the whole namespace once. Prints a table of IOPS, MB/s and mean
@@ -32,6 +32,13 @@ latency, a table of the DMA path's counters (a, c, d), and writes a CSV.
   --wait-idle SECONDS  before each configuration, wait up to SECONDS until
                      no other qemu-system process runs (default 0: do not
                      wait); other QEMUs seen are recorded either way
+  --workloads "..."  a subset of the four workloads, in this order
+  --qemu-args "..."  extra QEMU arguments for every configuration (split on
+                     spaces; e.g. "-trace enable=vfio_user_region_rw -D F"
+                     to count vfio-user messages; not for measured runs)
+  --strace           run dextd and the server under strace -f -c: syscall
+                     counts in DIR/<config>/{dextd,server}.strace (slows
+                     both down a lot; for counting, not for measured runs)
   --out DIR          logs, consoles, CSV and tables (default
                      $VFIO_APPLE_BUILD/bench/nvme-<kernel>, else build/...)
   --report           boot nothing: print the tables and rewrite the CSV from
@@ -45,6 +52,7 @@ EOF
 }
 
 kernel_id=6.12-x86_64 runtime=8 size=512M memory=1G configs="a b c d" out='' wait_idle=0 report=0
+WORKLOADS="randread4k_qd1 randread4k_qd32 seqread128k_qd8 seqwrite128k_qd8" qemu_args= use_strace=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel_id=$2; shift 2 ;;
@@ -54,6 +62,9 @@ while [ $# -gt 0 ]; do
 	--configs) configs=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--wait-idle) wait_idle=$2; shift 2 ;;
+	--workloads) WORKLOADS=$2; shift 2 ;;
+	--qemu-args) qemu_args=$2; shift 2 ;;
+	--strace) use_strace=1; shift ;;
 	--report) report=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "nvme-bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -80,7 +91,11 @@ out=${out:-$BUILD/bench/nvme-$kernel_id}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 tmp=$(mktemp -d /tmp/nvme-bench.XXXXXX)
-WORKLOADS="randread4k_qd1 randread4k_qd32 seqread128k_qd8 seqwrite128k_qd8"
+for w in $WORKLOADS; do
+	case $w in randread4k_qd1|randread4k_qd32|seqread128k_qd8|seqwrite128k_qd8) ;;
+	*) echo "nvme-bench: unknown workload '$w'" >&2; exit 2 ;; esac
+done
+read -r -a extra_qemu <<< "$qemu_args"
 
 # Every process this script starts, newest last; stopped in reverse order.
 pids=()
@@ -147,28 +162,42 @@ if [ "$report" = 0 ]; then
 		rm -rf "$wd" && mkdir -p "$wd"
 		local sock=$wd/dextd.sock fifo=$wd/dextd.ready
 		mkfifo "$fifo"
-		"$DEXTD" --socket "$sock" --function "nvme,bdf=01:00.0,size=$size,backing=$tmp/$cfg.img" \
+		local wrap=() server=$SERVER
+		if [ "$use_strace" = 1 ]; then
+			wrap=(strace -f -c -o "$wd/dextd.strace")
+			server=$wd/server-strace.sh
+			printf '#!/bin/sh\nexec strace -f -c -o "%s" "%s" "$@"\n' "$wd/server.strace" "$SERVER" > "$server"
+			chmod +x "$server"
+		fi
+		${wrap[@]+"${wrap[@]}"} "$DEXTD" --socket "$sock" --function "nvme,bdf=01:00.0,size=$size,backing=$tmp/$cfg.img" \
 			--ready-fd 3 3>"$fifo" 2>"$wd/dextd.log" &
 		pids+=($!)
 		local dextd_pid=$!
 		read -r line < "$fifo" || true
 		[ "$line" = READY ] || { cat "$wd/dextd.log" >&2; sys_die "dextd did not start"; }
+		# Under strace, dextd is strace's child: strace ends (and writes its
+		# counts) when dextd does.
+		local tracer=''
+		if [ "$use_strace" = 1 ]; then
+			tracer=$dextd_pid
+			dextd_pid=$(pgrep -P "$tracer" | head -n 1)
+		fi
 		mkfifo "$wd/hostq.in" "$wd/hostq.out"
 		sys_hostq_responder "$wd" "$sock" 01:00.0 "$dextd_pid" &
 		pids+=($!)
 		local responder=$!
 		timeout "$VM_TIMEOUT" "$REPO/tools/vfio-apple" run --arch x86_64 --kernel "$KERNEL" \
 			--initrd "$initrd" --append "console=ttyS0 panic=-1 bench.config=$cfg" --memory "$memory" \
-			--dext-socket "$sock" --host-bdf 01:00.0 --server "$SERVER" \
+			--dext-socket "$sock" --host-bdf 01:00.0 --server "$server" \
 			--console "$wd/console.log" --workdir "$wd/vm" --keep-workdir -- \
 			-device virtio-serial-pci,addr=0x10 \
 			-chardev "pipe,id=hostq,path=$wd/hostq" \
-			-device virtserialport,chardev=hostq,name=hostq &
+			-device virtserialport,chardev=hostq,name=hostq ${extra_qemu[@]+"${extra_qemu[@]}"} &
 		pids+=($!)
 		local vm=$!
 		wait "$vm" || st=$?
 		"$DEXT_CLI" --socket "$sock" status > "$wd/dext-status.after" 2>&1 || true
-		stop_pids "$vm" "$responder" "$dextd_pid"
+		stop_pids "$vm" "$responder" "$dextd_pid" $tracer
 		return "$st"
 	}
 
@@ -182,7 +211,7 @@ if [ "$report" = 0 ]; then
 			-nographic -vga none -nic none -no-reboot -kernel "$KERNEL" \
 			-append "console=ttyS0 panic=-1 bench.config=b" -initrd "$initrd" \
 			-drive "file=$tmp/b.img,if=none,id=d0,format=raw,cache=none,aio=threads" \
-			-device nvme,serial=b,drive=d0,addr=05.0 \
+			-device nvme,serial=b,drive=d0,addr=05.0 ${extra_qemu[@]+"${extra_qemu[@]}"} \
 			</dev/null >"$wd/console.log" 2>"$wd/qemu.log" &
 		pids+=($!)
 		local vm=$!

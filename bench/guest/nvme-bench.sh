@@ -2,7 +2,9 @@
 # Guest side of bench/nvme-bench.sh (busybox sh, runs as /suite.sh).
 # The configuration comes from the kernel command line:
 #   bench.config=a|b|c|d a: apple_dma defaults; c: apple_dma window_shift=0
-#                        max_batch=1; d: apple_dma strict=1; b: QEMU's
+#                        max_batch=1 strict=1 (the reference's policy: no
+#                        windows, no cache, one entry per doorbell);
+#                        d: apple_dma strict=1; b: QEMU's
 #                        built-in nvme (no apple_dma, no host queries)
 # and the rest from /suite.env (RUNTIME seconds, WORKLOADS).
 # Prints, on the console, one line per workload:
@@ -23,7 +25,7 @@ echo "5 4 1 7" > /proc/sys/kernel/printk
 echo "SUITE-BEGIN nvme-bench config $cfg kernel $(uname -r)"
 case $cfg in
 a) insmod /lib/modules/apple_dma.ko || { echo "BENCH-ERROR insmod apple_dma"; echo SUITE-END; exit 1; } ;;
-c) insmod /lib/modules/apple_dma.ko window_shift=0 max_batch=1 ||
+c) insmod /lib/modules/apple_dma.ko window_shift=0 max_batch=1 strict=1 ||
 	{ echo "BENCH-ERROR insmod apple_dma"; echo SUITE-END; exit 1; } ;;
 d) insmod /lib/modules/apple_dma.ko strict=1 ||
 	{ echo "BENCH-ERROR insmod apple_dma strict=1"; echo SUITE-END; exit 1; } ;;
