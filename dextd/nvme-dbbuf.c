@@ -99,6 +99,8 @@ bool nvme_dbbuf_refresh(struct nvme_ctrl *n)
 	bool moved = false;
 	int r;
 
+	/* A doorbell from now on may have missed this look: it keeps the flag. */
+	n->db_kick = false;
 	event_idx(n, ei);
 	for (unsigned int q = 1; q <= n->ioqs; q++) {
 		seen[2 * q] = n->sq[q].tail;

@@ -117,7 +117,8 @@ void *nvme_worker(void *arg)
 
 		while (!n->stop && !n->shutdown_pending && (q = nvme_next_sq(n)) < 0) {
 			/* Shadow doorbells: one look (after EventIdx) before sleeping. */
-			if (n->dbbuf && !n->fatal && (n->csts & NVME_CSTS_RDY) && !looked) {
+			if (n->dbbuf && !n->fatal && (n->csts & NVME_CSTS_RDY) &&
+			    (!looked || n->db_kick)) {
 				looked = !nvme_dbbuf_refresh(n);
 				continue;
 			}

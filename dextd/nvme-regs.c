@@ -155,6 +155,7 @@ static void nvme_doorbell(struct nvme_ctrl *n, uint64_t off, uint32_t val)
 	 * taken, when its value would move the queue backwards.
 	 */
 	if (qid && n->dbbuf) {
+		n->db_kick = true;	/* kept if the worker is in a refresh right now */
 		pthread_cond_signal(&n->cond);
 		return;
 	}

@@ -138,6 +138,7 @@ struct nvme_ctrl {
 	bool dbbuf;			/* Doorbell Buffer Config in force (I/O queues) */
 	uint64_t dbs, eis;		/* shadow doorbell and EventIdx buffers (IOVA) */
 	uint32_t cq_ei[NVME_QUEUES_MAX + 1];	/* CQ EventIdx last published */
+	bool db_kick;			/* an I/O queue's MMIO doorbell since the last refresh */
 	bool stop;
 	pthread_cond_t cond;
 	pthread_t worker;
