@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int dextd_start(struct dextd_proc *p, const char *const *functions)
@@ -89,4 +90,19 @@ void *dart_aligned_mmap(size_t len, int prot, int flags)
 		munmap(p, head);
 	munmap(p + head + len, page - head);
 	return p + head;
+}
+
+int dextd_stop_clean(struct dextd_proc *p)
+{
+	int st = dextd_stop(p);
+
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+uint64_t harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

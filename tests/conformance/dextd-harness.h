@@ -7,6 +7,7 @@
 #define TESTS_DEXTD_HARNESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct dextd_proc {
@@ -22,6 +23,11 @@ struct dextd_proc {
 int dextd_start(struct dextd_proc *p, const char *const *functions);
 /* SIGTERM, wait, remove the directory. Returns the exit status or -1. */
 int dextd_stop(struct dextd_proc *p);
+/* dextd_stop() for a cmocka group teardown: 0 if dextd exited with 0, else -1. */
+int dextd_stop_clean(struct dextd_proc *p);
+
+/* CLOCK_MONOTONIC in milliseconds, the clock of every bounded wait. */
+uint64_t harness_now_ms(void);
 
 /*
  * Anonymous memory of len bytes aligned to the 16 KiB DART page (mmap

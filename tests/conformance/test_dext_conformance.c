@@ -71,12 +71,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	int st;
-
 	(void)state;
-	st = dextd_stop(&daemon_proc);
 	/* dextd must exit cleanly on SIGTERM. */
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	return dextd_stop_clean(&daemon_proc);
 }
 
 /* A user client of function bus:00.0 over the transport under test. */

@@ -55,20 +55,10 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	int st;
-
 	(void)state;
-	st = dextd_stop(&daemon_proc);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	return dextd_stop_clean(&daemon_proc);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Memory whose pages, except the first and last, stall whoever touches them. */
 static int stalling_memory(uint8_t **out)
@@ -122,11 +112,11 @@ static void mmio_write(struct dext_client *c, uint64_t off, unsigned int width, 
 
 static uint32_t dmatest_wait_idle(struct dext_client *c)
 {
-	uint64_t end = now_ms() + WAIT_MS, status;
+	uint64_t end = harness_now_ms() + WAIT_MS, status;
 
 	do {
 		assert_int_equal(dext_mmio_read(c, 0, DMATEST_REG_STATUS, 4, &status), 0);
-		assert_true(now_ms() < end);
+		assert_true(harness_now_ms() < end);
 	} while (status & DMATEST_STATUS_BUSY);
 	return (uint32_t)status;
 }

@@ -92,13 +92,13 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	int st;
+	int r;
 
 	(void)state;
-	st = dextd_stop(&daemon_proc);
+	r = dextd_stop_clean(&daemon_proc);
 	unlink(backing);
 	rmdir(tmpdir);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	return r;
 }
 
 static void *map_anon(size_t len)
@@ -109,13 +109,6 @@ static void *map_anon(size_t len)
 	return p;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void wait_wakeup(struct dext_client *c)
 {
@@ -143,10 +136,10 @@ static void wr(struct host *h, uint64_t off, unsigned int width, uint64_t v)
 /* Polls a register (each read is a round trip to dextd) until (reg & mask) == val. */
 static void wait_reg(struct host *h, uint64_t off, uint32_t mask, uint32_t val)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = harness_now_ms() + WAIT_MS;
 
 	while ((rd(h, off, 4) & mask) != val)
-		assert_true(now_ms() < end);
+		assert_true(harness_now_ms() < end);
 }
 
 static void *at(struct host *h, uint32_t off)
@@ -1075,10 +1068,10 @@ static uint16_t reap_shadow(struct host *h, struct ring *cq)
 static void wait_eventidx(struct host *h, unsigned int i, uint32_t val)
 {
 	volatile uint32_t *eis = at(h, OFF_EIS);
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = harness_now_ms() + WAIT_MS;
 
 	while (eis[i] != val)
-		assert_true(now_ms() < end);
+		assert_true(harness_now_ms() < end);
 }
 
 static void test_dbbuf_shadow_doorbells(void **state)

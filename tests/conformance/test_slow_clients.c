@@ -59,25 +59,15 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	int st;
-
 	(void)state;
-	st = dextd_stop(&daemon_proc);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	return dextd_stop_clean(&daemon_proc);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* A second client does a full round of calls, within SERVED_MS. */
 static void assert_other_client_served(void)
 {
-	uint64_t start = now_ms();
+	uint64_t start = harness_now_ms();
 	struct dext_client *c;
 	unsigned int n;
 
@@ -86,7 +76,7 @@ static void assert_other_client_served(void)
 	assert_int_equal(n, 1);
 	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
 	dext_client_close(c);
-	assert_true(now_ms() - start < SERVED_MS);
+	assert_true(harness_now_ms() - start < SERVED_MS);
 }
 
 static int raw_connect(void)
@@ -111,8 +101,8 @@ static void test_client_not_reading_is_dropped(void **state)
 	(void)state;
 	fd = raw_connect();
 	/* HELLO after HELLO, never reading a reply. */
-	end = now_ms() + WAIT_MS;
-	while (!dropped && sent < FLOOD_MAX && now_ms() < end) {
+	end = harness_now_ms() + WAIT_MS;
+	while (!dropped && sent < FLOOD_MAX && harness_now_ms() < end) {
 		struct dext_msg req;
 
 		dext_msg_request(&req, DEXT_MSG_CONTROL, DEXT_CTL_HELLO, sent + 1, &version, 1, 2);
@@ -131,7 +121,7 @@ static void test_client_not_reading_is_dropped(void **state)
 	assert_other_client_served();
 
 	/* It was disconnected: what was sent arrives, then the end. */
-	end = now_ms() + WAIT_MS;
+	end = harness_now_ms() + WAIT_MS;
 	for (;;) {
 		struct dext_msg reply;
 
@@ -139,7 +129,7 @@ static void test_client_not_reading_is_dropped(void **state)
 		if (r == -EAGAIN) {
 			p = (struct pollfd){ .fd = fd, .events = POLLIN };
 			assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-			assert_true(now_ms() < end);
+			assert_true(harness_now_ms() < end);
 			continue;
 		}
 		if (r == -ECONNRESET)
