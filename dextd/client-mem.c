@@ -36,6 +36,28 @@ static pthread_cond_t cm_done;
 static pthread_once_t cm_once = PTHREAD_ONCE_INIT;
 static struct cm_helper *cm_current;	/* the helper new requests go to */
 static unsigned int cm_stuck;		/* helpers whose request was abandoned */
+static pid_t cm_stuck_pid[CLIENT_MEM_STUCK_MAX];	/* whose memory each is stuck on */
+
+/* How many helpers are stuck on pid's memory. cm_lock held. */
+static unsigned int cm_stuck_on(pid_t pid)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < cm_stuck; i++)
+		n += cm_stuck_pid[i] == pid;
+	return n;
+}
+
+/* A helper stuck on pid's memory has finished. cm_lock held. */
+static void cm_unstuck(pid_t pid)
+{
+	for (unsigned int i = 0; i < cm_stuck; i++) {
+		if (cm_stuck_pid[i] == pid) {
+			cm_stuck_pid[i] = cm_stuck_pid[--cm_stuck];
+			return;
+		}
+	}
+}
 
 static void cm_init(void)
 {
@@ -71,9 +93,9 @@ static void *cm_helper_main(void *arg)
 		h->req = NULL;
 		if (req->abandoned) {
 			/* The caller gave up and a new helper took over. */
+			cm_unstuck(req->pid);
 			free(req);
 			free(h);
-			cm_stuck--;
 			pthread_mutex_unlock(&cm_lock);
 			return NULL;
 		}
@@ -125,6 +147,11 @@ int client_mem_read(pid_t pid, const struct iovec *remote, unsigned int n, void 
 	}
 
 	pthread_mutex_lock(&cm_lock);
+	if (cm_stuck_on(pid) >= CLIENT_MEM_STUCK_PER_CLIENT) {
+		pthread_mutex_unlock(&cm_lock);
+		free(req);
+		return -EAGAIN;
+	}
 	if (!cm_current) {
 		if (cm_stuck >= CLIENT_MEM_STUCK_MAX) {
 			pthread_mutex_unlock(&cm_lock);
@@ -160,7 +187,7 @@ int client_mem_read(pid_t pid, const struct iovec *remote, unsigned int n, void 
 	/* Stalled: leave it to its helper, and use a new helper from now on. */
 	req->abandoned = true;
 	cm_current = NULL;
-	cm_stuck++;
+	cm_stuck_pid[cm_stuck++] = pid;
 	pthread_mutex_unlock(&cm_lock);
 	log_warn("client pid %d: its memory at 0x%llx stalled a read for %u ms", (int)pid,
 		 (unsigned long long)(uintptr_t)remote[0].iov_base, CLIENT_MEM_TIMEOUT_MS);

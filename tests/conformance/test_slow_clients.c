@@ -8,6 +8,9 @@
  * - A client whose memory stalls (userfaultfd) when dextd checks it at
  *   RegisterDMARegion gets an error after a bounded wait, and a second
  *   client is served meanwhile.
+ * - A client that keeps its memory stalled cannot use up the helpers that
+ *   read client memory: past its own few stuck reads its checks fail at
+ *   once, and another client process still registers memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -215,11 +219,80 @@ static void test_stalled_client_memory_does_not_block_others(void **state)
 	munmap(buf, LEN);
 }
 
+/* Another client process registers ordinary memory: true on success. */
+static bool other_process_registers(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct dext_client *c;
+		uint64_t bus, len;
+		uint8_t *mem = dart_aligned_mmap(LEN, PROT_READ | PROT_WRITE, 0);
+		int r = -1;
+
+		if (mem && dext_client_connect(daemon_proc.socket, WAIT_MS, &c) == 0) {
+			memset(mem, 1, LEN);
+			r = dext_client_open(c, 1, 0, 0);
+			if (r == 0)
+				r = dext_claim(c);
+			if (r == 0)
+				r = dext_register_dma(c, 7, mem, LEN, &bus, &len);
+			dext_client_close(c);
+		}
+		_exit(r == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static void test_stalled_client_cannot_use_up_memory_checks(void **state)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	struct dext_client *c;
+	uint64_t bus, len;
+	uint8_t *buf;
+	int uffd;
+
+	(void)state;
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	assert_true(uffd >= 0);	/* not a skip: the property needs it */
+	assert_int_equal(ioctl(uffd, UFFDIO_API, &api), 0);
+	buf = dart_aligned_mmap(LEN, PROT_READ | PROT_WRITE, 0);
+	assert_non_null(buf);
+	reg = (struct uffdio_register){ .range = { (uintptr_t)buf, LEN },
+					.mode = UFFDIO_REGISTER_MODE_MISSING };
+	assert_int_equal(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+
+	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
+	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
+	assert_int_equal(dext_claim(c), 0);
+	/* As many stalled checks as there were helpers for everyone before. */
+	for (uint64_t key = 1; key <= 8; key++)
+		assert_true(dext_register_dma(c, key, buf, LEN, &bus, &len) < 0);
+	/* The helpers stuck on this client's memory are not everyone's. */
+	assert_true(other_process_registers());
+
+	/* Let the stalled reads end. */
+	for (uint32_t off = 0; off < LEN; off += 4096) {
+		struct uffdio_zeropage z = { .range = { (uintptr_t)buf + off, 4096 } };
+
+		if (ioctl(uffd, UFFDIO_ZEROPAGE, &z) < 0)
+			assert_int_equal(errno, EEXIST);
+	}
+	dext_client_close(c);
+	close(uffd);
+	munmap(buf, LEN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_client_not_reading_is_dropped),
 		cmocka_unit_test(test_stalled_client_memory_does_not_block_others),
+		cmocka_unit_test(test_stalled_client_cannot_use_up_memory_checks),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
