@@ -11,11 +11,7 @@
 #include "config-filter.h"
 #include "vfu-util.h"
 
-#define PCI_CAPABILITY_LIST	0x34
 #define PCI_INTERRUPT_PIN	0x3d
-#define PCI_CAP_ID_MSI		0x05
-#define PCI_CAP_ID_EXP		0x10
-#define PCI_CAP_ID_MSIX		0x11
 #define PCI_MSIX_FLAGS		2
 #define PCI_MSIX_ENABLE		0x8000
 #define PCI_MSIX_MASKALL	0x4000
@@ -23,37 +19,6 @@
 static int pt_call(struct passthrough *pt, int r, const char *what)
 {
 	return dext_link_check(pt->link, r, what);
-}
-
-/* Finds capability id by walking the dext's capability list; 0 if absent. */
-static uint16_t find_cap(struct passthrough *pt, uint8_t id)
-{
-	uint32_t ptr, hdr;
-	unsigned int guard = 48;
-
-	if (dext_config_read(pt->link->client, PCI_CAPABILITY_LIST, 1, &ptr))
-		return 0;
-	while (ptr >= 0x40 && ptr < 0x100 && guard--) {
-		if (dext_config_read(pt->link->client, ptr & ~3u, 2, &hdr))
-			return 0;
-		if ((hdr & 0xff) == id)
-			return (uint16_t)(ptr & ~3u);
-		ptr = hdr >> 8;
-	}
-	return 0;
-}
-
-/* Where the capabilities the config filter guards are. */
-static void find_filter_caps(struct passthrough *pt)
-{
-	uint32_t ctrl = 0;
-
-	pt->caps.msi = find_cap(pt, PCI_CAP_ID_MSI);
-	if (pt->caps.msi && !dext_config_read(pt->link->client, pt->caps.msi + 2, 2, &ctrl))
-		pt->caps.msi_len = (uint16_t)config_filter_msi_len((uint16_t)ctrl);
-	else if (pt->caps.msi)
-		pt->caps.msi_len = 24;	/* unreadable: guard the largest layout */
-	pt->caps.pcie = find_cap(pt, PCI_CAP_ID_EXP);
 }
 
 /* The dext's enable mask follows the guest's MSI-X enable and function mask. */
@@ -306,68 +271,21 @@ static int reset_cb(vfu_ctx_t *ctx, vfu_reset_type_t type)
 	return pt_reset(vfu_get_private(ctx));
 }
 
-static int setup_bars(struct passthrough *pt, bool bars_by_server)
+/* The BARs discovery found become regions: QEMU maps the fd, or accesses trap here. */
+static int setup_bars(struct passthrough *pt)
 {
-	struct dext_client *c = pt->link->client;
-
 	for (unsigned int i = 0; i < DEXT_BAR_COUNT; i++) {
-		struct dext_bar_info bi;
-		uint64_t size, offset;
-		int r, fd = -1;
+		struct dext_discovered_bar *b = &pt->bars[i];
 
-		pt->bars[i].fd = -1;
-		/*
-		 * The reference answers an absent BAR, or the upper half of a
-		 * 64-bit one, with an error (dextd too); older dextd said size 0.
-		 */
-		r = dext_bar_info(c, i, &bi);
-		if (r == -ECONNRESET || r == -ETIMEDOUT)
-			return log_err_errno(r, "passthrough: GetBARInfo(%u)", i);
-		if (r < 0 || !bi.size)
+		if (!b->size)
 			continue;
-		if (bi.type & DEXT_BAR_TYPE_IO)
-			return log_err_errno(-EOPNOTSUPP, "passthrough: BAR%u is an I/O BAR", i);
-		pt->bars[i].memory_index = bi.memory_index;
-		pt->bars[i].size = bi.size;
-		/*
-		 * When the dext hands out the BAR's memory: QEMU maps the fd
-		 * (socket transport), or, where the transport only maps it into
-		 * this process (IOKit's IOConnectMapMemory64; or --bar-access
-		 * server), the server loads and stores through that mapping.
-		 * Else the accesses become MMIORead/MMIOWrite.
-		 */
-		r = bars_by_server ? -EOPNOTSUPP
-				   : dext_client_map_memory(c, DEXT_MEM_BAR0 + i, &fd, &size, &offset);
-		if (r < 0 && r != -EOPNOTSUPP)
-			return log_err_errno(r, "passthrough: map BAR%u", i);
-		if (r == 0 && (size < bi.size || offset)) {
-			close(fd);
-			fd = -1;
-		}
-		if (r == -EOPNOTSUPP) {
-			void *map;
-			uint64_t map_size;
-
-			r = dext_client_map(c, DEXT_MEM_BAR0 + i, &map, &map_size);
-			if (r == 0 && map_size < bi.size)
-				dext_client_unmap(c, DEXT_MEM_BAR0 + i, map, map_size);
-			else if (r == 0) {
-				pt->bars[i].map = map;
-				pt->bars[i].map_size = map_size;
-			} else if (r != -EOPNOTSUPP) {
-				return log_err_errno(r, "passthrough: map BAR%u", i);
-			}
-		}
-		pt->bars[i].fd = fd;
-		if (vfu_setup_region(pt->ctx, VFU_PCI_DEV_BAR0_REGION_IDX + i, bi.size, bar_cbs[i],
-				     VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, NULL, 0, fd, 0) < 0)
+		if (vfu_setup_region(pt->ctx, VFU_PCI_DEV_BAR0_REGION_IDX + i, b->size, bar_cbs[i],
+				     VFU_REGION_FLAG_RW | VFU_REGION_FLAG_MEM, NULL, 0, b->fd, 0) < 0)
 			return log_err_errno(-errno, "passthrough: BAR%u region", i);
-		log_info("passthrough: BAR%u %llu KiB%s%s", i, (unsigned long long)bi.size >> 10,
-			 bi.type & DEXT_BAR_TYPE_MEM64 ? " 64-bit" : "",
-			 fd >= 0 ? ", mapped by QEMU" : pt->bars[i].map ? ", accessed by the server" :
+		log_info("passthrough: BAR%u %llu KiB%s%s", i, (unsigned long long)b->size >> 10,
+			 b->type & DEXT_BAR_TYPE_MEM64 ? " 64-bit" : "",
+			 b->fd >= 0 ? ", mapped by QEMU" : b->map ? ", accessed by the server" :
 			 ", trapped");
-		if (bi.type & DEXT_BAR_TYPE_MEM64)
-			i++;	/* the upper half */
 	}
 	return 0;
 }
@@ -395,6 +313,7 @@ static void map_irq_state(struct passthrough *pt)
 int passthrough_create(struct passthrough *pt, const char *socket_path, struct dext_link *link,
 		       bool bars_by_server)
 {
+	struct dext_discovery d;
 	struct dext_identity id;
 	unsigned int vectors;
 	int r;
@@ -404,32 +323,17 @@ int passthrough_create(struct passthrough *pt, const char *socket_path, struct d
 		pt->bars[i].fd = -1;
 	pt->link = dext_link_get(link);
 	pt->rl_reset = pt->rl_irq = (struct ratelimit)RATELIMIT_DEFAULT;
-	r = dext_get_identity(link->client, &id);
+	r = dext_discover(link->client, bars_by_server, &d);
 	if (r < 0)
-		return log_err_errno(r, "passthrough: GetIdentity");
-	r = dext_setup_interrupts(link->client, &vectors);
-	if (r == -ENOENT)
-		return log_err_errno(r, "passthrough: the device has neither MSI-X nor MSI, and the "
-				     "dext offers no INTx");
-	if (r < 0)
-		return log_err_errno(r, "passthrough: SetupInterrupts");
+		return r;
+	id = d.id;
+	vectors = d.vectors;
 	pt->vectors = vectors;
+	pt->msix_cap = d.msix_cap;
+	pt->caps = d.caps;
+	memcpy(pt->irq_mask, d.irq_mask, sizeof(pt->irq_mask));
+	memcpy(pt->bars, d.bars, sizeof(pt->bars));	/* passthrough_destroy() releases them */
 	map_irq_state(pt);
-	pt->msix_cap = find_cap(pt, PCI_CAP_ID_MSIX);
-	find_filter_caps(pt);
-	/*
-	 * MSI-X: nothing enabled until the guest enables it (sync_irq_mask).
-	 * MSI only (the dext fell back to one vector): QEMU emulates the
-	 * capability and the filter keeps the guest's writes from the device,
-	 * so the vector stays enabled; vfu_irq_trigger drops it while QEMU has
-	 * no eventfd for it.
-	 */
-	if (!pt->msix_cap)
-		for (unsigned int v = 0; v < vectors; v++)
-			pt->irq_mask[v / 64] |= 1ull << (v % 64);
-	r = dext_set_irq_mask(link->client, pt->irq_mask);
-	if (r < 0)
-		return log_err_errno(r, "passthrough: SetIRQMask");
 
 	pt->ctx = vfu_create_ctx(VFU_TRANS_SOCK, socket_path, LIBVFIO_USER_FLAG_ATTACH_NB, pt,
 				 VFU_DEV_TYPE_PCI);
@@ -443,7 +347,7 @@ int passthrough_create(struct passthrough *pt, const char *socket_path, struct d
 			     config_access, VFU_REGION_FLAG_RW | VFU_REGION_FLAG_ALWAYS_CB, NULL, 0,
 			     -1, 0) < 0)
 		return log_err_errno(-errno, "passthrough: config region");
-	r = setup_bars(pt, bars_by_server);
+	r = setup_bars(pt);
 	if (r < 0)
 		return r;
 	if ((pt->msix_cap && vfu_setup_device_nr_irqs(pt->ctx, VFU_DEV_MSIX_IRQ, vectors) < 0) ||

@@ -26,6 +26,7 @@
 #include <vfio-apple/dext-abi.h>
 
 #include "config-filter.h"
+#include "dext-discovery.h"
 #include "dext-link.h"
 #include "ratelimit.h"
 
@@ -51,13 +52,7 @@ struct passthrough {
 	uint64_t irq_mask[DEXT_IRQ_WORDS];	/* as last sent with SetIRQMask */
 	struct dext_irq_state *irq_state;	/* memory type 7; NULL: CheckInterrupt */
 	uint64_t irq_state_size;
-	struct {
-		uint32_t memory_index;
-		uint64_t size;
-		int fd;			/* >= 0: QEMU maps it */
-		uint8_t *map;		/* else, if set: the server's own mapping */
-		uint64_t map_size;
-	} bars[DEXT_BAR_COUNT];
+	struct dext_discovered_bar bars[DEXT_BAR_COUNT];	/* from dext_discover() */
 	struct passthrough_stats stats;
 	/* Guest-triggered messages: it may reset or toggle MSI-X at will. */
 	struct ratelimit rl_reset, rl_irq;
