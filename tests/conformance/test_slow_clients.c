@@ -152,6 +152,35 @@ struct register_call {
 	int done_fd;
 };
 
+/* LEN bytes of memory whose every page stalls whoever touches it; the uffd. */
+static int stalling_buffer(uint8_t **buf)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	int uffd;
+
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	assert_true(uffd >= 0);	/* not a skip: the property needs it */
+	assert_int_equal(ioctl(uffd, UFFDIO_API, &api), 0);
+	*buf = dart_aligned_mmap(LEN, PROT_READ | PROT_WRITE, 0);
+	assert_non_null(*buf);
+	reg = (struct uffdio_register){ .range = { (uintptr_t)*buf, LEN },
+					.mode = UFFDIO_REGISTER_MODE_MISSING };
+	assert_int_equal(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+	return uffd;
+}
+
+/* Lets every read stalled on buf end (zero pages). */
+static void unstall_buffer(int uffd, uint8_t *buf)
+{
+	for (uint32_t off = 0; off < LEN; off += 4096) {
+		struct uffdio_zeropage z = { .range = { (uintptr_t)buf + off, 4096 } };
+
+		if (ioctl(uffd, UFFDIO_ZEROPAGE, &z) < 0)
+			assert_int_equal(errno, EEXIST);
+	}
+}
+
 static void *register_thread(void *arg)
 {
 	struct register_call *rc = arg;
@@ -165,8 +194,6 @@ static void *register_thread(void *arg)
 
 static void test_stalled_client_memory_does_not_block_others(void **state)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg;
 	struct register_call rc = { 0 };
 	struct pollfd p;
 	struct uffd_msg msg;
@@ -175,14 +202,7 @@ static void test_stalled_client_memory_does_not_block_others(void **state)
 	int uffd;
 
 	(void)state;
-	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	assert_true(uffd >= 0);	/* not a skip: the property needs it */
-	assert_int_equal(ioctl(uffd, UFFDIO_API, &api), 0);
-	buf = dart_aligned_mmap(LEN, PROT_READ | PROT_WRITE, 0);
-	assert_non_null(buf);
-	reg = (struct uffdio_register){ .range = { (uintptr_t)buf, LEN },
-					.mode = UFFDIO_REGISTER_MODE_MISSING };
-	assert_int_equal(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+	uffd = stalling_buffer(&buf);
 
 	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &rc.c), 0);
 	assert_int_equal(dext_client_open(rc.c, 1, 0, 0), 0);
@@ -207,12 +227,7 @@ static void test_stalled_client_memory_does_not_block_others(void **state)
 	assert_true(rc.result < 0);
 
 	/* Let the stalled read end. */
-	for (uint32_t off = 0; off < LEN; off += 4096) {
-		struct uffdio_zeropage z = { .range = { (uintptr_t)buf + off, 4096 } };
-
-		if (ioctl(uffd, UFFDIO_ZEROPAGE, &z) < 0)
-			assert_int_equal(errno, EEXIST);
-	}
+	unstall_buffer(uffd, buf);
 	dext_client_close(rc.c);
 	close(rc.done_fd);
 	close(uffd);
@@ -249,22 +264,13 @@ static bool other_process_registers(void)
 
 static void test_stalled_client_cannot_use_up_memory_checks(void **state)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg;
 	struct dext_client *c;
 	uint64_t bus, len;
 	uint8_t *buf;
 	int uffd;
 
 	(void)state;
-	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	assert_true(uffd >= 0);	/* not a skip: the property needs it */
-	assert_int_equal(ioctl(uffd, UFFDIO_API, &api), 0);
-	buf = dart_aligned_mmap(LEN, PROT_READ | PROT_WRITE, 0);
-	assert_non_null(buf);
-	reg = (struct uffdio_register){ .range = { (uintptr_t)buf, LEN },
-					.mode = UFFDIO_REGISTER_MODE_MISSING };
-	assert_int_equal(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+	uffd = stalling_buffer(&buf);
 
 	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
 	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
@@ -276,12 +282,7 @@ static void test_stalled_client_cannot_use_up_memory_checks(void **state)
 	assert_true(other_process_registers());
 
 	/* Let the stalled reads end. */
-	for (uint32_t off = 0; off < LEN; off += 4096) {
-		struct uffdio_zeropage z = { .range = { (uintptr_t)buf + off, 4096 } };
-
-		if (ioctl(uffd, UFFDIO_ZEROPAGE, &z) < 0)
-			assert_int_equal(errno, EEXIST);
-	}
+	unstall_buffer(uffd, buf);
 	dext_client_close(c);
 	close(uffd);
 	munmap(buf, LEN);
