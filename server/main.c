@@ -31,6 +31,7 @@ struct options {
 	uint32_t managed_bdf;
 	uint32_t max_entries;
 	unsigned int dext_timeout_ms;
+	unsigned int budget_ms;		/* --doorbell-budget */
 	bool posted_doorbells;
 	bool no_share_ram;
 	bool bars_by_server;		/* --bar-access server */
@@ -61,6 +62,12 @@ static void usage(FILE *f)
 		"      --dext-timeout MS      declare the dext lost when a call takes longer\n"
 		"                             (default 30000, 100..600000); the server then\n"
 		"                             ends its session, which releases the device\n"
+		"      --doorbell-budget MS   most time one apple-dma batch may take (default %d,\n"
+		"                             100..600000): the guest's vCPU waits in the\n"
+		"                             DOORBELL write, with interrupts off, meanwhile; a\n"
+		"                             dext that has not finished the batch by then is\n"
+		"                             declared lost. Keep it below QEMU's x-msg-timeout\n"
+		"                             (5000 ms by default)\n"
 		"      --posted-doorbells     no scratch BAR: QEMU may post DOORBELL writes and\n"
 		"                             FEATURES does not promise synchronous doorbells\n"
 		"                             (for measurements and tests)\n"
@@ -73,7 +80,7 @@ static void usage(FILE *f)
 		"      --ready-fd FD          write READY to FD once both sockets listen\n"
 		"  -v, --verbose              debug logging\n"
 		"  -h, --help                 show this help\n",
-		APPLE_DMA_DEFAULT_MAX_ENTRIES);
+		APPLE_DMA_DEFAULT_MAX_ENTRIES, APPLE_DMA_DEFAULT_BUDGET_MS);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -87,6 +94,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-entries", required_argument, NULL, 'n' },
 		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "dext-timeout", required_argument, NULL, 'T' },
+		{ "doorbell-budget", required_argument, NULL, 'b' },
 		{ "posted-doorbells", no_argument, NULL, 'P' },
 		{ "no-share-ram", no_argument, NULL, 'S' },
 		{ "bar-access", required_argument, NULL, 'B' },
@@ -142,6 +150,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			o->dext_timeout_ms = (unsigned int)v;
 			break;
+		case 'b':
+			if (parse_u64(optarg, &v) < 0 || v < 100 || v > 600000) {
+				log_error("--doorbell-budget: '%s' is not 100..600000 ms", optarg);
+				return -EINVAL;
+			}
+			o->budget_ms = (unsigned int)v;
+			break;
 		case 'P':
 			o->posted_doorbells = true;
 			break;
@@ -187,7 +202,8 @@ static void print_stats(const struct passthrough *pt, const struct apple_dma_dev
 
 	log_info("apple-dma: batches %llu (ok %llu, ioerr %llu, inval %llu), entries %llu, "
 		 "maps %llu ok %llu failed, unmaps %llu ok %llu failed, live %zu, "
-		 "bad accesses %llu, RAM regions shared %llu (not %llu)",
+		 "bad accesses %llu, RAM regions shared %llu (not %llu), "
+		 "longest batch %llu us, %llu over budget",
 		 (unsigned long long)b->batches, (unsigned long long)dma->stats.status_ok,
 		 (unsigned long long)dma->stats.status_ioerr,
 		 (unsigned long long)dma->stats.status_inval, (unsigned long long)b->entries,
@@ -195,7 +211,9 @@ static void print_stats(const struct passthrough *pt, const struct apple_dma_dev
 		 (unsigned long long)b->unmap_ok, (unsigned long long)b->unmap_failed,
 		 dma->regs.n, (unsigned long long)dma->stats.bad_accesses,
 		 (unsigned long long)dma->stats.ram_shared,
-		 (unsigned long long)dma->stats.ram_share_failed);
+		 (unsigned long long)dma->stats.ram_share_failed,
+		 (unsigned long long)dma->stats.max_batch_us,
+		 (unsigned long long)dma->stats.batches_over_budget);
 	log_info("passthrough: interrupts %llu delivered, %llu dropped, %llu wakeups, "
 		 "%llu config bytes filtered, %llu resets, %llu posted calls refused, "
 		 "%llu BAR accesses by the server",
@@ -260,6 +278,7 @@ int main(int argc, char **argv)
 	struct options o = {
 		.dext_socket = getenv("VFIO_APPLE_DEXT_SOCKET"),
 		.max_entries = APPLE_DMA_DEFAULT_MAX_ENTRIES,
+		.budget_ms = APPLE_DMA_DEFAULT_BUDGET_MS,
 		.ready_fd = -1,
 	};
 	struct passthrough pt = { 0 };
@@ -292,6 +311,7 @@ int main(int argc, char **argv)
 					 o.posted_doorbells);
 	/* Before QEMU connects, so before the first guest RAM region arrives. */
 	dma.share_ram = !o.no_share_ram;
+	dma.budget_ms = o.budget_ms;
 	if (r == 0 && o.ready_fd >= 0) {
 		if (write(o.ready_fd, "READY\n", 6) != 6)
 			log_warn("ready notification: %s", strerror(errno));

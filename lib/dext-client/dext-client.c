@@ -30,6 +30,11 @@ void dext_client_shutdown(struct dext_client *c)
 		c->t->shutdown(c);
 }
 
+int dext_client_set_deadline(struct dext_client *c, uint64_t deadline_ns)
+{
+	return c->t->set_deadline ? c->t->set_deadline(c, deadline_ns) : -EOPNOTSUPP;
+}
+
 bool dext_client_take_wakeup(struct dext_client *c)
 {
 	bool w = c->wakeup;

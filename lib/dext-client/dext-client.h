@@ -73,6 +73,15 @@ void dext_client_close(struct dext_client *c);
  * with -ECONNRESET instead of waiting for a reply. Close it later.
  */
 void dext_client_shutdown(struct dext_client *c);
+/*
+ * Until cleared (@deadline_ns 0), a call whose reply has not arrived by
+ * @deadline_ns (CLOCK_MONOTONIC) fails with -ETIMEDOUT, as when the
+ * per-reply timeout expires: the client is then unusable (dextd may still
+ * carry the request out). Lets a caller bound a sequence of calls, not just
+ * each reply. -EOPNOTSUPP where the transport cannot bound a call (IOKit's
+ * calls have no timeout).
+ */
+int dext_client_set_deadline(struct dext_client *c, uint64_t deadline_ns);
 /* Readable when a WaitInterrupt completion has arrived. */
 int dext_client_fd(const struct dext_client *c);
 /* "socket" or "iokit". */

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/dext-sock.h"
@@ -27,6 +28,9 @@ struct sock_client {
 	struct dext_client base;
 	int fd;
 	uint32_t next_id;
+	unsigned int timeout_ms;	/* bound of every reply */
+	unsigned int rcvtimeo_ms;	/* what SO_RCVTIMEO is set to now */
+	uint64_t deadline_ns;		/* and of every reply until then (0: none) */
 	uint32_t wait_id;
 	uint32_t replaced_id;	/* the wait a re-arm replaces; its completion may be in flight */
 	bool replacing;
@@ -103,13 +107,49 @@ static int accept_other(struct sock_client *s, const struct dext_msg *m)
 	return m->hdr.type == DEXT_MSG_REPLY ? accept_posted(s, m) : accept_async(s, m);
 }
 
+static int set_rcvtimeo(struct sock_client *s, unsigned int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	if (ms == s->rcvtimeo_ms)
+		return 0;
+	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	s->rcvtimeo_ms = ms;
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The receive timeout for the next reply: the per-reply bound or what the deadline leaves. */
+static int arm_rcvtimeo(struct sock_client *s)
+{
+	uint64_t now, left_ms;
+
+	if (!s->deadline_ns)
+		return set_rcvtimeo(s, s->timeout_ms);
+	now = now_ns();
+	if (now >= s->deadline_ns)
+		return -ETIMEDOUT;
+	left_ms = (s->deadline_ns - now + 999999) / 1000000;
+	return set_rcvtimeo(s, left_ms < s->timeout_ms ? (unsigned int)left_ms : s->timeout_ms);
+}
+
 static int recv_one(struct sock_client *s, struct dext_msg *m, int *fd)
 {
 	int r;
 
 	if (s->dead)
 		return -ECONNRESET;
-	r = dext_sock_recv(s->fd, m, fd);
+	r = arm_rcvtimeo(s);
+	if (r == 0)
+		r = dext_sock_recv(s->fd, m, fd);
 	if (r == -EAGAIN || r == -EWOULDBLOCK)
 		r = -ETIMEDOUT;	/* SO_RCVTIMEO expired: dextd hangs */
 	if (r == -ECONNRESET || r == -EPIPE || r == -ECONNREFUSED || r == -ETIMEDOUT)
@@ -335,6 +375,12 @@ static void sock_shutdown(struct dext_client *c)
 	s->dead = true;
 }
 
+static int sock_set_deadline(struct dext_client *c, uint64_t deadline_ns)
+{
+	as_sock(c)->deadline_ns = deadline_ns;
+	return 0;
+}
+
 static void sock_destroy(struct dext_client *c)
 {
 	struct sock_client *s = as_sock(c);
@@ -356,13 +402,13 @@ static const struct dext_transport socket_transport = {
 	.map = sock_map,
 	.unmap = sock_unmap,
 	.shutdown = sock_shutdown,
+	.set_deadline = sock_set_deadline,
 	.destroy = sock_destroy,
 };
 
 int dext_client_connect(const char *path, unsigned int timeout_ms, struct dext_client **out)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timeval tv;
 	struct sock_client *s;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -383,13 +429,14 @@ int dext_client_connect(const char *path, unsigned int timeout_ms, struct dext_c
 		free(s);
 		return r;
 	}
-	if (!timeout_ms)
-		timeout_ms = DEFAULT_TIMEOUT_MS;
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	if (connect(s->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+	s->timeout_ms = timeout_ms ? timeout_ms : DEFAULT_TIMEOUT_MS;
+	if (connect(s->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		r = -errno;
+		sock_destroy(&s->base);
+		return r;
+	}
+	r = set_rcvtimeo(s, s->timeout_ms);
+	if (r < 0) {
 		sock_destroy(&s->base);
 		return r;
 	}

@@ -40,6 +40,8 @@ struct dext_transport {
 	int (*unmap)(struct dext_client *c, unsigned int type, void *addr, uint64_t size);
 	/* Ends the session (the dext releases everything); later calls fail at once. */
 	void (*shutdown)(struct dext_client *c);
+	/* Optional: bounds every reply by an absolute deadline (0: none). */
+	int (*set_deadline)(struct dext_client *c, uint64_t deadline_ns);
 	void (*destroy)(struct dext_client *c);
 };
 

@@ -11,6 +11,10 @@
  * - A client that keeps its memory stalled cannot use up the helpers that
  *   read client memory: past its own few stuck reads its checks fail at
  *   once, and another client process still registers memory.
+ * - The other way round, a client bounds a sequence of calls to a dextd that
+ *   stopped answering with a deadline (dext_client_set_deadline()), far
+ *   below its per-reply timeout: what the server's apple-dma doorbell
+ *   budget rests on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +22,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -288,12 +293,61 @@ static void test_stalled_client_cannot_use_up_memory_checks(void **state)
 	munmap(buf, LEN);
 }
 
+#define DEADLINE_MS	300
+
+static void test_deadline_bounds_calls_to_a_stopped_dextd(void **state)
+{
+	struct dext_client *c;
+	struct dext_identity id;
+	uint64_t t0, took;
+	int r;
+
+	(void)state;
+	/* The per-reply timeout is long: only the deadline can end the call early. */
+	assert_int_equal(dext_client_connect(daemon_proc.socket, 60000, &c), 0);
+	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
+
+	/* A deadline that is not reached changes nothing; cleared, nor does it. */
+	assert_int_equal(dext_client_set_deadline(c, (harness_now_ms() + WAIT_MS) * 1000000ull), 0);
+	assert_int_equal(dext_get_identity(c, &id), 0);
+	assert_int_equal(dext_client_set_deadline(c, 0), 0);
+	assert_int_equal(dext_get_identity(c, &id), 0);
+
+	t0 = harness_now_ms();
+	assert_int_equal(dext_client_set_deadline(c, (t0 + DEADLINE_MS) * 1000000ull), 0);
+	assert_int_equal(kill(daemon_proc.pid, SIGSTOP), 0);
+	r = dext_get_identity(c, &id);
+	took = harness_now_ms() - t0;
+	assert_int_equal(kill(daemon_proc.pid, SIGCONT), 0);
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_true(took >= DEADLINE_MS - 10);
+	assert_true(took < SERVED_MS);
+	/* Past its deadline the client is unusable: no call waits again. */
+	t0 = harness_now_ms();
+	assert_int_equal(dext_get_identity(c, &id), -ECONNRESET);
+	assert_true(harness_now_ms() - t0 < 100);
+	dext_client_close(c);
+
+	/* A deadline already past fails the next call without waiting. */
+	assert_int_equal(dext_client_connect(daemon_proc.socket, 60000, &c), 0);
+	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
+	assert_int_equal(dext_client_set_deadline(c, harness_now_ms() * 1000000ull), 0);
+	t0 = harness_now_ms();
+	assert_int_equal(dext_get_identity(c, &id), -ETIMEDOUT);
+	assert_true(harness_now_ms() - t0 < 100);
+	dext_client_close(c);
+
+	/* dextd, resumed, serves everyone else. */
+	assert_other_client_served();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_client_not_reading_is_dropped),
 		cmocka_unit_test(test_stalled_client_memory_does_not_block_others),
 		cmocka_unit_test(test_stalled_client_cannot_use_up_memory_checks),
+		cmocka_unit_test(test_deadline_bounds_calls_to_a_stopped_dextd),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

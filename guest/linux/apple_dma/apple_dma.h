@@ -151,6 +151,7 @@ struct apple_dma_stats {
 	u64 idle_mappings;
 	u64 idle_bytes;
 	u64 doorbell_waits;
+	u64 max_irqs_off_us;	/* longest doorbell hold (interrupts off) */
 };
 
 /**

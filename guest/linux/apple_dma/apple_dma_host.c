@@ -19,7 +19,10 @@
  *  - the holder cannot be interrupted, so an interrupt handler never waits
  *    for a round trip its own CPU has started (no self-deadlock).
  * While the vCPU is inside the MMIO exit it takes no interrupt anyway, so
- * keeping them off for that span costs nothing extra.
+ * keeping them off for that span costs nothing extra. The span itself is
+ * bounded by the device: the server answers a batch within its budget
+ * (2 s by default, vfio-apple-server --doorbell-budget) or declares its
+ * platform lost. The longest span is in the stats (max_irqs_off_us).
  *
  * Lock order: db_lock, then ad->lock.
  */
@@ -27,19 +30,26 @@
 
 #include <linux/io.h>
 #include <linux/irqflags.h>
+#include <linux/math64.h>
 #include <linux/overflow.h>
+#include <linux/timekeeping.h>
 
 #include "apple_dma.h"
 
-/* Interrupts off, db_lock held. Returns whether someone else had it. */
-static bool db_acquire(struct apple_dma *ad, unsigned long *flags)
+/*
+ * Interrupts off, db_lock held, *@since the time they went off. Returns
+ * whether someone else had it.
+ */
+static bool db_acquire(struct apple_dma *ad, unsigned long *flags, u64 *since)
 {
 	bool waited = false;
 
 	for (;;) {
 		local_irq_save(*flags);
-		if (spin_trylock(&ad->db_lock))
+		if (spin_trylock(&ad->db_lock)) {
+			*since = ktime_get_ns();
 			return waited;
+		}
 		local_irq_restore(*flags);
 		waited = true;
 		while (spin_is_locked(&ad->db_lock))
@@ -47,8 +57,13 @@ static bool db_acquire(struct apple_dma *ad, unsigned long *flags)
 	}
 }
 
-static void db_release(struct apple_dma *ad, unsigned long flags)
+static void db_release(struct apple_dma *ad, unsigned long flags, u64 since)
 {
+	u64 us = div_u64(ktime_get_ns() - since, NSEC_PER_USEC);
+
+	spin_lock(&ad->lock);
+	ad->stats.max_irqs_off_us = max(ad->stats.max_irqs_off_us, us);
+	spin_unlock(&ad->lock);
 	spin_unlock(&ad->db_lock);
 	local_irq_restore(flags);
 }
@@ -174,11 +189,12 @@ void apple_dma_host_unmap(struct apple_dma *ad, struct list_head *q)
 	struct apple_dma_mapping *rec, *tmp;
 	unsigned long flags;
 	bool waited;
+	u64 since;
 	u32 n, i;
 	int ret;
 
 	while (!list_empty(q)) {
-		waited = db_acquire(ad, &flags);
+		waited = db_acquire(ad, &flags, &since);
 		n = 0;
 		list_for_each_entry_safe(rec, tmp, q, list) {
 			if (n == ad->max_batch)
@@ -196,7 +212,7 @@ void apple_dma_host_unmap(struct apple_dma *ad, struct list_head *q)
 		for (i = 0; i < n; i++)
 			apple_dma_rec_retire(ad, ad->batch[i]);
 		spin_unlock(&ad->lock);
-		db_release(ad, flags);
+		db_release(ad, flags, since);
 	}
 }
 
@@ -259,12 +275,13 @@ void apple_dma_host_map(struct apple_dma *ad, struct list_head *pending)
 	unsigned long flags;
 	u32 i, n, nbad;
 	bool leaked, waited;
+	u64 since;
 	int ret;
 
 	BUILD_BUG_ON(sizeof(*req) != sizeof(*ureq));
 
 	while (!list_empty(pending)) {
-		waited = db_acquire(ad, &flags);
+		waited = db_acquire(ad, &flags, &since);
 		n = 0;
 		list_for_each_entry_safe(rec, tmp, pending, list) {
 			if (n == ad->max_batch)
@@ -307,6 +324,6 @@ void apple_dma_host_map(struct apple_dma *ad, struct list_head *pending)
 			check_unmaps(ad, nbad, ret);
 			spin_unlock(&ad->lock);
 		}
-		db_release(ad, flags);
+		db_release(ad, flags, since);
 	}
 }

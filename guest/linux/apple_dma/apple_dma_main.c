@@ -152,6 +152,7 @@ static const struct {
 	APPLE_DMA_STAT(idle_mappings),
 	APPLE_DMA_STAT(idle_bytes),
 	APPLE_DMA_STAT(doorbell_waits),
+	APPLE_DMA_STAT(max_irqs_off_us),
 };
 
 static int apple_dma_stats_show(struct seq_file *m, void *unused)
