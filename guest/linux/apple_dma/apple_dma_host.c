@@ -32,7 +32,7 @@
 #include <linux/irqflags.h>
 #include <linux/math64.h>
 #include <linux/overflow.h>
-#include <linux/timekeeping.h>
+#include <linux/ktime.h>
 
 #include "apple_dma.h"
 
