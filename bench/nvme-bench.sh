@@ -274,7 +274,7 @@ function d(key, n) { return (key, n) in D ? D[key, n] + 0 : "" }
 function per(x, y, fmt) { return (x != "" && y + 0 > 0) ? sprintf(fmt, x / y) : "" }
 function ratio(A, x, y, w) { return ((x SUBSEP w) in A && (y SUBSEP w) in A && A[y SUBSEP w] > 0) ? sprintf("%.2f", A[x SUBSEP w] / A[y SUBSEP w]) : "" }
 END {
-	print "kernel,config,workload,iops,mb_s,lat_mean_us,ios,maps,unmaps,doorbells,entries,entries_per_doorbell,window_hits,host_maps,host_unmaps,host_irqs,map_failures,max_entries_per_doorbell,guest_peak_mappings,host_live_mappings,host_peak_mappings,cache_hits,evictions,nospc_evictions,doorbell_waits,idle_mappings,idle_bytes" > csv
+	print "kernel,config,workload,iops,mb_s,lat_mean_us,ios,maps,unmaps,doorbells,entries,entries_per_doorbell,window_hits,host_maps,host_unmaps,host_irqs,map_failures,max_entries_per_doorbell,guest_peak_mappings,host_live_mappings,host_peak_mappings,cache_hits,evictions,nospc_evictions,doorbell_waits,idle_mappings,idle_bytes,lock_holds,lookups" > csv
 	print "| workload | config | IOPS | MB/s | mean latency (us) | IOPS vs b |"
 	print "| --- | --- | ---: | ---: | ---: | ---: |"
 	for (i = 1; i <= nw; i++) for (j = 1; j <= nc; j++) {
@@ -282,12 +282,13 @@ END {
 		if (!(key in IOPS)) continue
 		rel = ((("b" SUBSEP w) in IOPS) && IOPS["b" SUBSEP w] > 0) ? sprintf("%.2fx", IOPS[key] / IOPS["b" SUBSEP w]) : ""
 		printf "| %s | %s | %.0f | %.1f | %.0f | %s |\n", w, label(c), IOPS[key], MBS[key], LAT[key], rel
-		printf "%s,%s,%s,%.0f,%.1f,%.1f,%.0f,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", kernel, c, w, IOPS[key], MBS[key], LAT[key], IOS[key],
+		printf "%s,%s,%s,%.0f,%.1f,%.1f,%.0f,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", kernel, c, w, IOPS[key], MBS[key], LAT[key], IOS[key],
 			d(key, "maps"), d(key, "unmaps"), d(key, "doorbells"), d(key, "entries"),
 			per(d(key, "entries"), d(key, "doorbells"), "%.2f"), d(key, "window_hits"), d(key, "host_maps"),
 			d(key, "host_unmaps"), d(key, "host_irqs"), d(key, "map_failures"), d(key, "max_entries_per_doorbell"), d(key, "peak_mappings"),
 			d(key, "host_mappings"), d(key, "host_peak_mappings"), d(key, "cache_hits"), d(key, "evictions"),
-			d(key, "nospc_evictions"), d(key, "doorbell_waits"), d(key, "idle_mappings"), d(key, "idle_bytes") > csv
+			d(key, "nospc_evictions"), d(key, "doorbell_waits"), d(key, "idle_mappings"), d(key, "idle_bytes"),
+			d(key, "lock_holds"), d(key, "lookups") > csv
 	}
 	# Ratios of throughput (IOPS, the same as MB/s for one block size) and
 	# of mean latency between configurations of this run.
@@ -300,13 +301,14 @@ END {
 			ratio(IOPS, "d", "a", w), ratio(LAT, "a", "b", w)
 	}
 	print ""
-	print "| workload | config | I/Os | maps / I/O | doorbells / I/O | entries / doorbell | reused / map (window_hits) | cache hits / map | host maps / I/O | host unmaps / I/O | evictions | idle mappings at end | device irqs / I/O | map failures | host peak DART mappings |"
-	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	print "| workload | config | I/Os | maps / I/O | lock holds / I/O | lookups / I/O | doorbells / I/O | entries / doorbell | reused / map (window_hits) | cache hits / map | host maps / I/O | host unmaps / I/O | evictions | idle mappings at end | device irqs / I/O | map failures | host peak DART mappings |"
+	print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for (i = 1; i <= nw; i++) for (j = 1; j <= nc; j++) {
 		w = W[i]; c = C[j]; key = c SUBSEP w
 		if (!(key in HAVEDMA)) continue
-		printf "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, label(c), IOS[key],
-			per(d(key, "maps"), IOS[key], "%.2f"), per(d(key, "doorbells"), IOS[key], "%.3f"),
+		printf "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, label(c), IOS[key],
+			per(d(key, "maps"), IOS[key], "%.2f"), per(d(key, "lock_holds"), IOS[key], "%.2f"),
+			per(d(key, "lookups"), IOS[key], "%.2f"), per(d(key, "doorbells"), IOS[key], "%.3f"),
 			per(d(key, "entries"), d(key, "doorbells"), "%.2f"), per(d(key, "window_hits"), d(key, "maps"), "%.2f"),
 			per(d(key, "cache_hits"), d(key, "maps"), "%.2f"),
 			per(d(key, "host_maps"), IOS[key], "%.3f"), per(d(key, "host_unmaps"), IOS[key], "%.3f"),

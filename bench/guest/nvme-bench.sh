@@ -60,7 +60,7 @@ dma_line() {
 		NR == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "="); before[kv[1]] = kv[2] } }
 		NR == 2 { for (i = 1; i <= NF; i++) { split($i, kv, "="); after[kv[1]] = kv[2] } }
 		END {
-			n = split("maps unmaps doorbells entries window_hits host_maps host_unmaps map_failures host_irqs host_faults cache_hits evictions nospc_evictions doorbell_waits", d, " ")
+			n = split("maps unmaps doorbells entries window_hits host_maps host_unmaps map_failures host_irqs host_faults cache_hits evictions nospc_evictions doorbell_waits lock_holds lookups", d, " ")
 			line = "DMA " cfg " " wl
 			for (i = 1; i <= n; i++) line = line " " d[i] "=" (after[d[i]] - before[d[i]])
 			n = split("max_entries_per_doorbell peak_mappings live_mappings idle_mappings idle_bytes host_mappings host_peak_mappings", l, " ")

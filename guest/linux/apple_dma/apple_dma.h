@@ -152,6 +152,8 @@ struct apple_dma_stats {
 	u64 idle_bytes;
 	u64 doorbell_waits;
 	u64 max_irqs_off_us;	/* longest doorbell hold (interrupts off) */
+	u64 lock_holds;		/* of ad->lock by map and unmap calls */
+	u64 lookups;		/* tree searches by map and unmap calls */
 };
 
 /**

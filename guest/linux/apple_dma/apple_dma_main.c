@@ -153,6 +153,8 @@ static const struct {
 	APPLE_DMA_STAT(idle_bytes),
 	APPLE_DMA_STAT(doorbell_waits),
 	APPLE_DMA_STAT(max_irqs_off_us),
+	APPLE_DMA_STAT(lock_holds),
+	APPLE_DMA_STAT(lookups),
 };
 
 static int apple_dma_stats_show(struct seq_file *m, void *unused)

@@ -14,6 +14,12 @@
  * that needs the same range makes its own registration (rare: two CPUs
  * touching a new window at once) rather than wait for a round trip it
  * does not own, which an interrupt handler on the owner's CPU could not.
+ *
+ * The fast path: a map whose ranges all lie inside LIVE records (the
+ * steady state with the cache) is one hold of ad->lock, one tree search
+ * per run of ranges inside one record, and a reference per range; the
+ * first range that needs more ends it, and that range and the rest take
+ * the full path (map_segs), which owns every PENDING record it creates.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -293,6 +299,50 @@ static void put_rec(struct apple_dma *ad, struct apple_dma_mapping *rec,
 	}
 }
 
+/* What find_reusable() saw of the range's window. */
+enum apple_dma_window {
+	APPLE_DMA_WIN_NONE,	/* no window for this range */
+	APPLE_DMA_WIN_FREE,	/* its key is free: a new window may be made */
+	APPLE_DMA_WIN_TAKEN,	/* its key belongs to a record that cannot serve */
+};
+
+/*
+ * A record @owner may reuse for [gpa, end), or NULL: the range's window if
+ * that is registered and covers it, else any usable covering record.
+ */
+static struct apple_dma_mapping *find_reusable(struct apple_dma *ad, u64 gpa,
+					       u64 end, bool allow_window,
+					       const void *owner,
+					       enum apple_dma_window *win)
+{
+	struct apple_dma_mapping *rec;
+
+	*win = APPLE_DMA_WIN_NONE;
+	if (allow_window && ad->window_shift &&
+	    (gpa >> ad->window_shift) == ((end - 1) >> ad->window_shift)) {
+		rec = base_find(ad, gpa & ~((1ULL << ad->window_shift) - 1));
+		ad->stats.lookups++;
+		if (!rec)
+			*win = APPLE_DMA_WIN_FREE;
+		else if (rec_usable(rec, owner) && rec_covers(rec, gpa, end))
+			return rec;
+		else
+			*win = APPLE_DMA_WIN_TAKEN;
+	}
+	ad->stats.lookups++;
+	return find_covering(ad, gpa, end, owner);
+}
+
+/* One more user of @rec (usable); an idle record leaves the cache. */
+static void get_rec(struct apple_dma *ad, struct apple_dma_mapping *rec)
+{
+	if (!rec->refs)
+		apple_dma_cache_take(ad, rec);
+	rec->refs++;
+	if (rec->state == APPLE_DMA_REC_LIVE)
+		ad->stats.window_hits++;
+}
+
 /*
  * Find or create the record that will back @seg and take a reference on
  * it. Windowed: a range inside one aligned window is backed by the whole
@@ -300,36 +350,34 @@ static void put_rec(struct apple_dma *ad, struct apple_dma_mapping *rec,
  * mapping): an exact mapping rounded out to 16 KiB. The host keys by base,
  * so a new exact mapping whose base is already a key (of any record, even
  * one being unregistered) moves its base down. A hit on an idle record
- * takes it out of the cache.
+ * takes it out of the cache. @prev, the record of the call's previous
+ * range (or NULL), is tried first: a run of ranges needs one search.
  */
 static int resolve(struct apple_dma *ad, struct apple_dma_seg *seg,
-		   bool allow_window, struct list_head *pending)
+		   bool allow_window, struct list_head *pending,
+		   struct apple_dma_mapping *prev)
 {
 	u64 gpa = seg->gpa, end = seg->gpa + seg->len;
+	enum apple_dma_window win;
 	struct apple_dma_mapping *rec;
 	u64 base, top, key;
 	int i;
 
-	if (allow_window && ad->window_shift &&
-	    (gpa >> ad->window_shift) == ((end - 1) >> ad->window_shift)) {
-		u64 wsize = 1ULL << ad->window_shift;
-		u64 wbase = gpa & ~(wsize - 1);
-
-		rec = base_find(ad, wbase);
-		if (rec && rec_usable(rec, pending) && rec_covers(rec, gpa, end))
-			goto hit;
-		if (!rec) {
-			rec = find_covering(ad, gpa, end, pending);
-			if (rec)
-				goto hit;
-			return new_rec(ad, seg, wbase, wsize, true, pending);
-		}
-		ad->stats.collisions++;
+	if (prev && rec_usable(prev, pending) && rec_covers(prev, gpa, end)) {
+		rec = prev;
+		goto hit;
 	}
-
-	rec = find_covering(ad, gpa, end, pending);
+	rec = find_reusable(ad, gpa, end, allow_window, pending, &win);
+	if (win == APPLE_DMA_WIN_TAKEN)
+		ad->stats.collisions++;
 	if (rec)
 		goto hit;
+	if (win == APPLE_DMA_WIN_FREE) {
+		u64 wsize = 1ULL << ad->window_shift;
+
+		return new_rec(ad, seg, gpa & ~(wsize - 1), wsize, true,
+			       pending);
+	}
 
 	base = round_down(gpa, APPLE_DMA_DART_SIZE);
 	top = round_up(end, APPLE_DMA_DART_SIZE);
@@ -339,11 +387,13 @@ static int resolve(struct apple_dma *ad, struct apple_dma_seg *seg,
 	 * same DART pages. Try a few of those before moving the base down.
 	 */
 	for (key = base; key <= gpa && key - base < APPLE_DMA_KEY_TRIES; key++) {
+		ad->stats.lookups++;
 		if (!base_find(ad, key))
 			return new_rec(ad, seg, key, top - key, false, pending);
 		ad->stats.collisions++;
 	}
 	for (i = 0; i < APPLE_DMA_COLLISION_TRIES; i++) {
+		ad->stats.lookups++;
 		if (!base_find(ad, base))
 			return new_rec(ad, seg, base, top - base, false, pending);
 		ad->stats.collisions++;
@@ -355,13 +405,61 @@ static int resolve(struct apple_dma *ad, struct apple_dma_seg *seg,
 	return -EBUSY;
 
 hit:
-	if (!rec->refs)
-		apple_dma_cache_take(ad, rec);
-	rec->refs++;
+	get_rec(ad, rec);
 	seg->rec = rec;
-	if (rec->state == APPLE_DMA_REC_LIVE)
-		ad->stats.window_hits++;
 	return 0;
+}
+
+/*
+ * [gpa, gpa + size) as a mapping call takes it (size 0 maps one byte);
+ * -EINVAL if it is too long or too close to the top of the address space
+ * for its end to be rounded up to a DART page.
+ */
+static int range_check(u64 gpa, u64 size, u64 *len)
+{
+	u64 end;
+
+	*len = max_t(u64, size, 1);
+	if (*len > APPLE_DMA_MAX_MAP_LEN)
+		return -EINVAL;
+	if (check_add_overflow(gpa, *len, &end) ||
+	    end > U64_MAX - APPLE_DMA_DART_SIZE)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The fast path (lock held): map [gpa, gpa + size) if a LIVE record, in
+ * use or idle, covers it and gives a bus range inside @mask. @last, the
+ * record the call's previous range got, is tried before the trees, so a
+ * run of ranges inside one record costs one lookup. Returns false, having
+ * taken nothing, when the range needs the full path (map_segs: a new
+ * registration, or an error it reports).
+ */
+static bool map_fast(struct apple_dma *ad, u64 gpa, u64 size, u64 mask,
+		     struct apple_dma_mapping **last, dma_addr_t *dma)
+{
+	struct apple_dma_mapping *rec = *last;
+	enum apple_dma_window win;
+	u64 len;
+
+	lockdep_assert_held(&ad->lock);
+
+	if (range_check(gpa, size, &len))
+		return false;
+	/* @last is LIVE: this call holds a reference on it */
+	if (!rec || !rec_covers(rec, gpa, gpa + len)) {
+		rec = find_reusable(ad, gpa, gpa + len, true, NULL, &win);
+		if (!rec)
+			return false;
+	}
+	/* bus + size - 1 was checked not to overflow */
+	*dma = rec->bus + (gpa - rec->base);
+	if (*dma + (len - 1) > mask)
+		return false;
+	get_rec(ad, rec);
+	*last = rec;
+	return true;
 }
 
 /* ---- mapping calls ------------------------------------------------------ */
@@ -394,6 +492,7 @@ static int map_segs(struct apple_dma *ad, struct apple_dma_seg *segs,
 		again = false;
 		evict_now = false;
 		spin_lock_irqsave(&ad->lock, flags);
+		ad->stats.lock_holds++;
 		for (i = 0; i < n; i++) {
 			rec = segs[i].rec;
 			if (!rec || rec->state != APPLE_DMA_REC_DEAD)
@@ -414,9 +513,12 @@ static int map_segs(struct apple_dma *ad, struct apple_dma_seg *segs,
 			ad->stats.nospc_evictions++;
 			evicted = true;
 		}
-		for (i = 0; i < n && !ret; i++)
-			if (!segs[i].rec)
-				ret = resolve(ad, &segs[i], !segs[i].exact, &pending);
+		for (i = 0; i < n && !ret; i++) {
+			if (segs[i].rec)
+				continue;
+			ret = resolve(ad, &segs[i], !segs[i].exact, &pending,
+				      i ? segs[i - 1].rec : NULL);
+		}
 		spin_unlock_irqrestore(&ad->lock, flags);
 
 		/* room first, then the maps */
@@ -428,6 +530,7 @@ static int map_segs(struct apple_dma *ad, struct apple_dma_seg *segs,
 	} while (again);
 
 	spin_lock_irqsave(&ad->lock, flags);
+	ad->stats.lock_holds++;
 	for (i = 0; i < n && !ret; i++) {
 		struct apple_dma_seg *seg = &segs[i];
 
@@ -463,14 +566,12 @@ static int map_segs(struct apple_dma *ad, struct apple_dma_seg *segs,
 
 static int seg_init(struct apple_dma_seg *seg, u64 gpa, u64 size)
 {
-	u64 len = max_t(u64, size, 1), end;
+	u64 len;
+	int ret;
 
-	if (len > APPLE_DMA_MAX_MAP_LEN)
-		return -EINVAL;
-	/* leave room for rounding the end up to a DART page */
-	if (check_add_overflow(gpa, len, &end) ||
-	    end > U64_MAX - APPLE_DMA_DART_SIZE)
-		return -EINVAL;
+	ret = range_check(gpa, size, &len);
+	if (ret)
+		return ret;
 	seg->gpa = gpa;
 	seg->len = len;
 	seg->rec = NULL;
@@ -491,15 +592,28 @@ static int seg_init(struct apple_dma_seg *seg, u64 gpa, u64 size)
 dma_addr_t apple_dma_map_range(struct apple_dma *ad, u64 gpa, size_t size,
 			       u64 mask)
 {
+	struct apple_dma_mapping *last = NULL;
 	struct apple_dma_seg seg;
 	unsigned long flags;
+	dma_addr_t dma;
+	bool hit;
 	int ret;
+
+	spin_lock_irqsave(&ad->lock, flags);
+	ad->stats.lock_holds++;
+	hit = map_fast(ad, gpa, size, mask, &last, &dma);
+	if (hit)
+		ad->stats.maps++;
+	spin_unlock_irqrestore(&ad->lock, flags);
+	if (hit)
+		return dma;
 
 	ret = seg_init(&seg, gpa, size);
 	if (!ret)
 		ret = map_segs(ad, &seg, 1, mask);
 	if (ret) {
 		spin_lock_irqsave(&ad->lock, flags);
+		ad->stats.lock_holds++;
 		ad->stats.map_failures++;
 		spin_unlock_irqrestore(&ad->lock, flags);
 		dev_warn_ratelimited(&ad->pdev->dev,
@@ -510,11 +624,22 @@ dma_addr_t apple_dma_map_range(struct apple_dma *ad, u64 gpa, size_t size,
 	return seg.dma;
 }
 
+/*
+ * The LIVE record behind @addr. @hint, the record of the call's previous
+ * entry, is checked first: while it has users it is LIVE and in the bus
+ * tree, so a run of entries inside it costs one tree search.
+ */
 static struct apple_dma_mapping *lookup_bus(struct apple_dma *ad,
-					    dma_addr_t addr, size_t size)
+					    dma_addr_t addr, size_t size,
+					    struct apple_dma_mapping *hint)
 {
-	struct apple_dma_mapping *rec = bus_find(ad, addr);
+	struct apple_dma_mapping *rec = hint;
 
+	if (!rec || !rec->refs || addr < rec->bus ||
+	    addr - rec->bus >= rec->size) {
+		rec = bus_find(ad, addr);
+		ad->stats.lookups++;
+	}
 	if (!rec) {
 		ad->stats.unmap_unknown++;
 		dev_warn_ratelimited(&ad->pdev->dev,
@@ -547,7 +672,8 @@ int apple_dma_unmap_range(struct apple_dma *ad, dma_addr_t addr, size_t size,
 	int ret = 0;
 
 	spin_lock_irqsave(&ad->lock, flags);
-	rec = lookup_bus(ad, addr, size);
+	ad->stats.lock_holds++;
+	rec = lookup_bus(ad, addr, size, NULL);
 	if (rec) {
 		if (gpa)
 			*gpa = rec->base + (addr - rec->bus);
@@ -587,17 +713,18 @@ int apple_dma_translate(struct apple_dma *ad, dma_addr_t addr, u64 *gpa)
 static void unmap_sg(struct apple_dma *ad, struct scatterlist *sgl, int nents,
 		     bool restore, bool uncount)
 {
-	struct apple_dma_mapping *rec;
+	struct apple_dma_mapping *rec = NULL;
 	struct scatterlist *s;
 	unsigned long flags;
 	LIST_HEAD(unmapq);
 	int i;
 
 	spin_lock_irqsave(&ad->lock, flags);
+	ad->stats.lock_holds++;
 	for_each_sg(sgl, s, nents, i) {
 		dma_addr_t addr = sg_dma_address(s);
 
-		rec = lookup_bus(ad, addr, sg_dma_len(s));
+		rec = lookup_bus(ad, addr, sg_dma_len(s), rec);
 		if (!rec)
 			continue;
 		if (restore)
@@ -613,6 +740,44 @@ static void unmap_sg(struct apple_dma *ad, struct scatterlist *sgl, int nents,
 	apple_dma_host_unmap(ad, &unmapq);
 }
 
+/*
+ * Map the longest prefix of @nents entries from *@sp that the fast path
+ * serves, up to max_batch entries per hold of the lock (interrupts stay off
+ * for bounded bookkeeping only); *@sp is left at the first entry not
+ * mapped. Returns how many were mapped, each complete (address and length).
+ */
+static int map_sg_fast(struct apple_dma *ad, struct scatterlist **sp,
+		       int nents, u64 mask, bool from_dma)
+{
+	struct apple_dma_mapping *last = NULL;
+	struct scatterlist *s = *sp;
+	unsigned long flags;
+	int done = 0, stop;
+	dma_addr_t dma;
+	u64 gpa, len;
+
+	while (done < nents) {
+		stop = done + min_t(int, nents - done, ad->max_batch);
+		spin_lock_irqsave(&ad->lock, flags);
+		ad->stats.lock_holds++;
+		for (; done < stop; done++, s = sg_next(s)) {
+			gpa = from_dma ? sg_dma_address(s) : sg_phys(s);
+			len = from_dma ? sg_dma_len(s) : s->length;
+			if (!map_fast(ad, gpa, len, mask, &last, &dma))
+				break;
+			sg_dma_address(s) = dma;
+			sg_dma_len(s) = len;
+			ad->stats.maps++;
+		}
+		spin_unlock_irqrestore(&ad->lock, flags);
+		/* @last stays LIVE between holds: this call has a reference */
+		if (done < stop)
+			break;
+	}
+	*sp = s;
+	return done;
+}
+
 /**
  * apple_dma_map_sg_ranges() - map the first @nents entries of @sgl
  * @ad: instance
@@ -622,9 +787,12 @@ static void unmap_sg(struct apple_dma *ad, struct scatterlist *sgl, int nents,
  * @from_dma: take each range from sg_dma_address/len (set by the original
  *	ops) instead of sg_phys/length
  *
- * Segments sharing a window share one registration; new registrations go
- * to the host max_batch per doorbell (APPLE_DMA_SG_STACK per doorbell if
- * no scratch array could be had for a longer list). Returns @nents or
+ * The prefix of entries inside LIVE records is mapped by the fast path
+ * (one lock hold per max_batch entries, one search per run of entries in
+ * one record). From the first entry that needs more, segments sharing a
+ * window share one registration; new registrations go to the host
+ * max_batch per doorbell (APPLE_DMA_SG_STACK per doorbell if no scratch
+ * array could be had for a longer list). Returns @nents or
  * -EINVAL, -ENOMEM, -EIO with everything this call took released again.
  */
 int apple_dma_map_sg_ranges(struct apple_dma *ad, struct scatterlist *sgl,
@@ -634,10 +802,14 @@ int apple_dma_map_sg_ranges(struct apple_dma *ad, struct scatterlist *sgl,
 	unsigned int i, n, cap = APPLE_DMA_SG_STACK;
 	struct scatterlist *s = sgl, *chunk;
 	unsigned long flags;
-	int done = 0, ret = 0;
+	int done, ret = 0;
 
-	if (nents > APPLE_DMA_SG_STACK) {
-		unsigned int want = min_t(unsigned int, nents, ad->max_batch);
+	done = map_sg_fast(ad, &s, nents, mask, from_dma);
+	if (done == nents)
+		return nents;
+	if (nents - done > APPLE_DMA_SG_STACK) {
+		unsigned int want = min_t(unsigned int, nents - done,
+					  ad->max_batch);
 		struct apple_dma_seg *big;
 
 		big = kmalloc_array(want, sizeof(*big), GFP_ATOMIC | __GFP_NOWARN);
@@ -675,6 +847,7 @@ fail:
 	if (segs != stack_segs)
 		kfree(segs);
 	spin_lock_irqsave(&ad->lock, flags);
+	ad->stats.lock_holds++;
 	ad->stats.map_failures++;
 	spin_unlock_irqrestore(&ad->lock, flags);
 	/* the earlier chunks, which this call mapped completely */

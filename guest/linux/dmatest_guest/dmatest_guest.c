@@ -19,6 +19,7 @@
  *   fill SIZE OFF PATTERN
  *   checksum SIZE OFF
  *   sg NSEGS SEGSIZE
+ *   sgrun NSEGS SEGSIZE
  *   stale SIZE
  *   exhaust MAX SIZE
  *   stress ITERATIONS | stress SECONDSs
@@ -648,6 +649,79 @@ out:
 	return ret;
 }
 
+/*
+ * NSEGS consecutive pieces of one buffer (a naturally aligned block of
+ * pages), one dma_map_sg: a run of entries inside one mapping, as a block
+ * I/O's pages often are. Per segment a device CHECKSUM, checked on the CPU.
+ */
+static int dt_test_sgrun(struct dt_ctx *c, u64 nsegs, u64 segsize)
+{
+	struct dt_dev *dt = c->dt;
+	u64 csum_bad = 0, dev_err = 0;
+	struct scatterlist *s;
+	struct sg_table sgt;
+	struct page *page;
+	int count, ret = 0, i;
+	struct dt_op op;
+	u8 *va;
+
+	if (!nsegs || nsegs > DT_SG_MAX_SEGS || !segsize ||
+	    nsegs * segsize > DT_SG_MAX_TOTAL) {
+		dt_fail(c, "NSEGS 1..%d, SEGSIZE >= 1, total <= %u",
+			DT_SG_MAX_SEGS, DT_SG_MAX_TOTAL);
+		return -EINVAL;
+	}
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN,
+			   get_order(nsegs * segsize));
+	if (!page) {
+		dt_fail(c, "allocation failed");
+		return -ENOMEM;
+	}
+	va = page_address(page);
+	dt_fill_random(&c->rng, va, nsegs * segsize);
+	if (sg_alloc_table(&sgt, nsegs, GFP_KERNEL)) {
+		dt_fail(c, "allocation failed");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for_each_sg(sgt.sgl, s, nsegs, i)
+		sg_set_buf(s, va + i * segsize, segsize);
+
+	count = dma_map_sg(dt->dev, sgt.sgl, nsegs, DMA_TO_DEVICE);
+	dt_res(c, "mapped_segs %d\n", count);
+	if (!count) {
+		dt_fail(c, "dma_map_sg failed");
+		ret = -EIO;
+		goto free_table;
+	}
+	for_each_sg(sgt.sgl, s, count, i) {
+		ret = dt_run(dt, DMATEST_CMD_CHECKSUM, sg_dma_address(s), 0,
+			     sg_dma_len(s), 0, &op);
+		if (ret)
+			break;
+		if (!dt_op_ok(&op, sg_dma_len(s)))
+			dev_err++;
+		else if (op.result != dt_fnv1a(sg_virt(s), sg_dma_len(s)))
+			csum_bad++;
+	}
+	dma_unmap_sg(dt->dev, sgt.sgl, nsegs, DMA_TO_DEVICE);
+	if (ret) {
+		dt_fail(c, "device timeout");
+		goto free_table;
+	}
+	dt_res(c, "bytes %llu\nchecksum_mismatches %llu\ndevice_errors %llu\n",
+	       nsegs * segsize, csum_bad, dev_err);
+	if (dev_err)
+		dt_fail(c, "%llu device operations failed", dev_err);
+	if (csum_bad)
+		dt_fail(c, "%llu segment checksums differ", csum_bad);
+free_table:
+	sg_free_table(&sgt);
+out:
+	__free_pages(page, get_order(nsegs * segsize));
+	return ret;
+}
+
 /* ---- stale mapping ---------------------------------------------------------- */
 
 /*
@@ -1168,6 +1242,8 @@ static int dt_exec(struct dt_dev *dt, char *line)
 		ret = dt_test_checksum(&c, a[0], a[1]);
 	} else if (!strcmp(argv[0], "sg") && argc == 3) {
 		ret = dt_test_sg(&c, a[0], a[1]);
+	} else if (!strcmp(argv[0], "sgrun") && argc == 3) {
+		ret = dt_test_sgrun(&c, a[0], a[1]);
 	} else if (!strcmp(argv[0], "stale") && argc == 2) {
 		ret = dt_test_stale(&c, a[0]);
 	} else if (!strcmp(argv[0], "exhaust") && argc == 3) {

@@ -118,6 +118,14 @@ host_after=$(host_mappings)
 check cache_idle_gone_from_host sh -c "test $host_after -lt $host_before &&
 	test $host_after = $(st live_mappings) && test $(st evictions) -ge $((ev + idle))"
 
+# A run of sg entries inside one mapping costs one tree search, not one per
+# entry on each side: 16 pieces of one 16 KiB block, 32 entries mapped and
+# unmapped (the host may be asked for a new mapping: a few more searches).
+lk=$(st lookups) lh=$(st lock_holds)
+check sgrun_16_pieces dt sgrun 16 1024 seed=$RANDOM
+echo "INFO sgrun 16 pieces: lookups $(( $(st lookups) - lk )) lock_holds $(( $(st lock_holds) - lh ))"
+check sgrun_searches_per_run sh -c "test $(( $(st lookups) - lk )) -lt 16"
+
 # ---- strict mode: nothing stays mapped after unmap ---------------------------
 echo 60000 > $P/cache_idle_ms
 dt copy 65536 0 0 single seed=$RANDOM >/dev/null
