@@ -36,6 +36,8 @@ latency, a table of the DMA path's counters (a, c, d), and writes a CSV.
   --qemu-args "..."  extra QEMU arguments for every configuration (split on
                      spaces; e.g. "-trace enable=vfio_user_region_rw -D F"
                      to count vfio-user messages; not for measured runs)
+  --nvme-opts OPTS   extra options of dextd's nvme function for a, c and d
+                     (e.g. "workers=1"; comma separated, see dextd --help)
   --strace           run dextd and the server under strace -f -c: syscall
                      counts in DIR/<config>/{dextd,server}.strace (slows
                      both down a lot; for counting, not for measured runs)
@@ -52,7 +54,7 @@ EOF
 }
 
 kernel_id=6.12-x86_64 runtime=8 size=512M memory=1G configs="a b c d" out='' wait_idle=0 report=0
-WORKLOADS="randread4k_qd1 randread4k_qd32 seqread128k_qd8 seqwrite128k_qd8" qemu_args= use_strace=0
+WORKLOADS="randread4k_qd1 randread4k_qd32 seqread128k_qd8 seqwrite128k_qd8" qemu_args= use_strace=0 nvme_opts=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel_id=$2; shift 2 ;;
@@ -64,6 +66,7 @@ while [ $# -gt 0 ]; do
 	--wait-idle) wait_idle=$2; shift 2 ;;
 	--workloads) WORKLOADS=$2; shift 2 ;;
 	--qemu-args) qemu_args=$2; shift 2 ;;
+	--nvme-opts) nvme_opts=,$2; shift 2 ;;
 	--strace) use_strace=1; shift ;;
 	--report) report=1; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -169,7 +172,7 @@ if [ "$report" = 0 ]; then
 			printf '#!/bin/sh\nexec strace -f -c -o "%s" "%s" "$@"\n' "$wd/server.strace" "$SERVER" > "$server"
 			chmod +x "$server"
 		fi
-		${wrap[@]+"${wrap[@]}"} "$DEXTD" --socket "$sock" --function "nvme,bdf=01:00.0,size=$size,backing=$tmp/$cfg.img" \
+		${wrap[@]+"${wrap[@]}"} "$DEXTD" --socket "$sock" --function "nvme,bdf=01:00.0,size=$size,backing=$tmp/$cfg.img$nvme_opts" \
 			--ready-fd 3 3>"$fifo" 2>"$wd/dextd.log" &
 		pids+=($!)
 		local dextd_pid=$!

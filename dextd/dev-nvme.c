@@ -43,20 +43,13 @@ static void nvme_destroy(struct dext_function *fn)
 
 	if (!n)
 		return;
-	if (n->worker_started) {
-		pthread_mutex_lock(&fn->lock);
-		n->stop = true;
-		pthread_cond_signal(&n->cond);
-		pthread_mutex_unlock(&fn->lock);
-		pthread_join(n->worker, NULL);
-	}
+	nvme_workers_stop(n);
+	nvme_workers_free(n);
 	pthread_cond_destroy(&n->cond);
 	if (n->fd >= 0)
 		close(n->fd);
 	if (n->mem)
 		munmap(n->mem, n->size);
-	free(n->bounce);
-	free(n->prp);
 	free(n->sq);
 	free(n->cq);
 	free(n);
@@ -77,9 +70,10 @@ struct nvme_opts {
 	bool have_size;
 	unsigned int lba_shift;
 	unsigned int queues;
+	unsigned int workers;
 };
 
-/* "key=value,key=value": size, backing, lba, queues. Returns 0 or -EINVAL. */
+/* "key=value,key=value": size, backing, lba, queues, workers. Returns 0 or -EINVAL. */
 static int nvme_parse_opts(char *s, struct nvme_opts *o)
 {
 	char *save = NULL, *tok;
@@ -118,9 +112,15 @@ static int nvme_parse_opts(char *s, struct nvme_opts *o)
 				return -EINVAL;
 			}
 			o->queues = (unsigned int)v;
+		} else if (!strcmp(tok, "workers")) {
+			if (parse_u64(val, &v) < 0 || v < 1 || v > NVME_WORKERS_MAX) {
+				log_error("nvme: bad workers '%s' (1..%u)", val, NVME_WORKERS_MAX);
+				return -EINVAL;
+			}
+			o->workers = (unsigned int)v;
 		} else {
-			log_error("nvme: unknown option '%s' (known: size, backing, lba, queues)",
-				  tok);
+			log_error("nvme: unknown option '%s' (known: size, backing, lba, queues, "
+				  "workers)", tok);
 			return -EINVAL;
 		}
 	}
@@ -173,7 +173,8 @@ static int nvme_open_store(struct nvme_ctrl *n, const struct nvme_opts *o)
 struct dext_function *nvme_create(unsigned int bus, unsigned int dev, unsigned int func,
 				  const struct dart_config *dart_cfg, const char *opts)
 {
-	struct nvme_opts o = { .lba_shift = 9, .queues = NVME_QUEUES_DEFAULT };
+	struct nvme_opts o = { .lba_shift = 9, .queues = NVME_QUEUES_DEFAULT,
+			       .workers = NVME_WORKERS_DEFAULT };
 	struct dext_function *fn = NULL;
 	struct nvme_ctrl *n;
 	char *copy = strdup(opts ? opts : "");
@@ -201,9 +202,7 @@ struct dext_function *nvme_create(unsigned int bus, unsigned int dev, unsigned i
 	pthread_cond_init(&n->cond, NULL);
 	n->sq = calloc(n->ioqs + 1, sizeof(*n->sq));
 	n->cq = calloc(n->ioqs + 1, sizeof(*n->cq));
-	n->bounce = malloc(NVME_MAX_XFER);
-	n->prp = malloc(NVME_PAGE_SIZE);
-	if (!n->sq || !n->cq || !n->bounce || !n->prp)
+	if (!n->sq || !n->cq)
 		goto fail;
 	r = nvme_open_store(n, &o);
 	if (r < 0)
@@ -232,10 +231,9 @@ struct dext_function *nvme_create(unsigned int bus, unsigned int dev, unsigned i
 		r = fn_add_msix(fn, n->ioqs + 1, 4, 0, NVME_MSIX_PBA_OFFSET);
 	if (r < 0)
 		goto fail;
-	r = -pthread_create(&n->worker, NULL, nvme_worker, n);
+	r = nvme_workers_start(n, o.workers);
 	if (r < 0)
 		goto fail;
-	n->worker_started = true;
 	free(copy);
 	return fn;
 fail:

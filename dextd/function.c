@@ -485,14 +485,22 @@ void fn_raise_irq(struct dext_function *f, unsigned int vector)
 	unsigned int w = vector / 64;
 	uint64_t bit = 1ull << (vector % 64);
 
-	atomic_fetch_add(&f->stats.irqs, 1);
 	if (vector >= DEXT_MAX_IRQ_VECTORS || vector >= __atomic_load_n(&f->vectors, __ATOMIC_ACQUIRE) ||
 	    !(__atomic_load_n(&f->irq->enabled[w], __ATOMIC_ACQUIRE) & bit)) {
 		atomic_fetch_add(&f->stats.irqs_masked, 1);
 		return;
 	}
-	/* Pending first, then the wakeup: a waiter armed later sees the bit. */
-	__atomic_fetch_or(&f->irq->pending[w], bit, __ATOMIC_SEQ_CST);
+	/*
+	 * Pending first, then the wakeup: a waiter armed later sees the bit.
+	 * A bit already pending is an interrupt not yet taken whose wakeup is
+	 * on its way: this one joins it (the taker's exchange comes after this
+	 * fetch_or, so it sees whatever the caller wrote before raising).
+	 */
+	if (__atomic_fetch_or(&f->irq->pending[w], bit, __ATOMIC_SEQ_CST) & bit) {
+		atomic_fetch_add(&f->stats.irqs_coalesced, 1);
+		return;
+	}
+	atomic_fetch_add(&f->stats.irqs, 1);
 	atomic_store(&f->irq_notify, true);
 	dextd_notify(f->daemon);
 }

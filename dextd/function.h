@@ -52,7 +52,8 @@ struct dext_function_ops {
 };
 
 struct dext_function_stats {
-	atomic_uint_fast64_t irqs;		/* vectors raised by the device */
+	atomic_uint_fast64_t irqs;		/* interrupts signalled: a vector's pending bit set */
+	atomic_uint_fast64_t irqs_coalesced;	/* raised while still pending: joined that one */
 	atomic_uint_fast64_t irqs_masked;	/* raised while not enabled: dropped */
 	atomic_uint_fast64_t resets;
 	atomic_uint_fast64_t bar_reg_writes;	/* config writes to 0x10..0x27 */

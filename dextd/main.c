@@ -41,6 +41,8 @@ static void usage(FILE *f)
 		"                                              or extended to size=\n"
 		"                             lba=512|4096     LBA data size (default 512)\n"
 		"                             queues=N         I/O queue pairs, 1..64 (default 8)\n"
+		"                             workers=N        threads running commands, 1..16\n"
+		"                                              (default 4)\n"
 		"      --ready-fd FD        write READY to FD once listening, then close it\n"
 		"  -v, --verbose            log every refused request\n"
 		"  -h, --help               show this help\n"

@@ -78,10 +78,12 @@ static void nvme_fill_id_ns(struct nvme_ctrl *n, struct nvme_id_ns *id, bool com
 }
 
 /* Identify (5.15): CNS 0, 1, 2, 3; 5 and 6 for the NVM set are empty. */
-static void nvme_identify(struct nvme_ctrl *n, const struct nvme_sqe *cmd, struct nvme_result *res)
+static void nvme_identify(struct nvme_worker *w, const struct nvme_sqe *cmd,
+			  struct nvme_result *res)
 {
+	struct nvme_ctrl *n = w->n;
 	unsigned int cns = cmd->cdw10 & 0xff, csi = cmd->cdw11 >> 24;
-	uint8_t *buf = n->bounce;
+	uint8_t *buf = w->bounce;
 
 	memset(buf, 0, NVME_IDENTIFY_SIZE);
 	switch (cns) {
@@ -134,7 +136,7 @@ static void nvme_identify(struct nvme_ctrl *n, const struct nvme_sqe *cmd, struc
 	default:
 		goto invalid_field;
 	}
-	res->status = nvme_to_host(n, cmd, buf, NVME_IDENTIFY_SIZE);
+	res->status = nvme_to_host(w, cmd, buf, NVME_IDENTIFY_SIZE);
 	return;
 invalid_ns:
 	res->status = NVME_ERR(NVME_SC_INVALID_NS);
@@ -144,7 +146,8 @@ invalid_field:
 }
 
 /* Get Log Page (5.14): error information, SMART / health, firmware slot. */
-static void nvme_get_log(struct nvme_ctrl *n, const struct nvme_sqe *cmd, struct nvme_result *res)
+static void nvme_get_log(struct nvme_worker *w, const struct nvme_sqe *cmd,
+			 struct nvme_result *res)
 {
 	unsigned int lid = cmd->cdw10 & 0xff;
 	uint64_t numd = ((uint64_t)(cmd->cdw11 & 0xffff) << 16 | cmd->cdw10 >> 16) + 1;
@@ -178,10 +181,10 @@ static void nvme_get_log(struct nvme_ctrl *n, const struct nvme_sqe *cmd, struct
 		res->status = NVME_ERR(NVME_SC_INVALID_FIELD);
 		return;
 	}
-	memset(n->bounce, 0, len);
+	memset(w->bounce, 0, len);
 	if (lpo < log_len)
-		memcpy(n->bounce, log + lpo, len < log_len - lpo ? len : log_len - lpo);
-	res->status = nvme_to_host(n, cmd, n->bounce, (uint32_t)len);
+		memcpy(w->bounce, log + lpo, len < log_len - lpo ? len : log_len - lpo);
+	res->status = nvme_to_host(w, cmd, w->bounce, (uint32_t)len);
 }
 
 static void nvme_set_features(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t gen,
@@ -419,19 +422,21 @@ static void nvme_aer(struct nvme_ctrl *n, uint64_t gen, struct nvme_result *res)
 	pthread_mutex_unlock(&n->fn->lock);
 }
 
-void nvme_admin(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t gen,
+void nvme_admin(struct nvme_worker *w, const struct nvme_sqe *cmd, uint64_t gen,
 		struct nvme_result *res)
 {
+	struct nvme_ctrl *n = w->n;
+
 	if (cmd->flags & (NVME_SQE_FUSE_MASK | NVME_SQE_PSDT_MASK)) {
 		res->status = NVME_ERR(NVME_SC_INVALID_FIELD);	/* no fused ops, no SGLs */
 		return;
 	}
 	switch (cmd->opcode) {
 	case NVME_ADM_IDENTIFY:
-		nvme_identify(n, cmd, res);
+		nvme_identify(w, cmd, res);
 		break;
 	case NVME_ADM_GET_LOG_PAGE:
-		nvme_get_log(n, cmd, res);
+		nvme_get_log(w, cmd, res);
 		break;
 	case NVME_ADM_SET_FEATURES:
 		nvme_set_features(n, cmd, gen, res);

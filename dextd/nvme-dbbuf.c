@@ -85,10 +85,11 @@ void nvme_dbbuf_config(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t
 }
 
 /*
- * Called by the worker with fn->lock held when it has nothing to do:
- * publishes EventIdx, then takes new SQ tails and CQ heads from the shadow
- * buffer. Returns true if anything moved (or the controller changed under
- * it), so the worker looks again before sleeping. Drops the lock for DMA.
+ * Called by a worker with fn->lock held when it has nothing to do, one
+ * worker at a time (n->refreshing): publishes EventIdx, then takes new SQ
+ * tails and CQ heads from the shadow buffer. Returns true if anything moved
+ * (or the controller changed under it), so the worker looks again before
+ * sleeping. Drops the lock for DMA.
  */
 bool nvme_dbbuf_refresh(struct nvme_ctrl *n)
 {

@@ -102,9 +102,10 @@ static int store_iov(struct nvme_ctrl *n, struct iovec *v, unsigned int cnt, uin
  * with *st set when done, false when some segment is not in shared memory
  * (then the bounce buffer path runs).
  */
-static bool nvme_rw_direct(struct nvme_ctrl *n, unsigned int nsegs, uint64_t off, bool write,
+static bool nvme_rw_direct(struct nvme_worker *w, unsigned int nsegs, uint64_t off, bool write,
 			   uint16_t *st)
 {
+	struct nvme_ctrl *n = w->n;
 	struct iovec iov[NVME_MAX_SEGS];
 	size_t done = 0;
 	unsigned int i;
@@ -116,11 +117,11 @@ static bool nvme_rw_direct(struct nvme_ctrl *n, unsigned int nsegs, uint64_t off
 	for (i = 0; i < nsegs; i++) {
 		void *p;
 
-		r = fn_dma_direct(n->fn, n->segs[i].iova, n->segs[i].len, !write, &p,
-				  &n->holds[i]);
+		r = fn_dma_direct(n->fn, w->segs[i].iova, w->segs[i].len, !write, &p,
+				  &w->holds[i]);
 		if (r < 0 || !p)
 			break;
-		iov[i] = (struct iovec){ .iov_base = p, .iov_len = n->segs[i].len };
+		iov[i] = (struct iovec){ .iov_base = p, .iov_len = w->segs[i].len };
 	}
 	if (r == 0 && i == nsegs) {
 		r = store_iov(n, iov, nsegs, off, write, &done);
@@ -133,19 +134,20 @@ static bool nvme_rw_direct(struct nvme_ctrl *n, unsigned int nsegs, uint64_t off
 		}
 	} else if (r < 0) {
 		NVME_LOG(n, LOG_LVL_DEBUG, "data %s at IOVA 0x%llx failed: %s",
-			 write ? "read" : "write", (unsigned long long)n->segs[i].iova,
+			 write ? "read" : "write", (unsigned long long)w->segs[i].iova,
 			 strerror(-r));
 		*st = NVME_ERR(NVME_SC_DATA_XFER_ERROR);
 	}
 	/* The DART holds of the segments taken, then the shared memory. */
 	for (unsigned int k = 0; k < i; k++)
-		fn_dma_put(n->fn, &n->holds[k]);
+		fn_dma_put(n->fn, &w->holds[k]);
 	fn_dma_release(n->fn, done);
 	return r < 0 || i == nsegs;
 }
 
-static uint16_t nvme_rw(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool write, bool wce)
+static uint16_t nvme_rw(struct nvme_worker *w, const struct nvme_sqe *cmd, bool write, bool wce)
 {
+	struct nvme_ctrl *n = w->n;
 	uint64_t slba;
 	uint32_t nlb, len;
 	unsigned int nsegs;
@@ -160,20 +162,20 @@ static uint16_t nvme_rw(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool wr
 	if (st)
 		return st;
 	len = nlb << n->lba_shift;
-	st = nvme_map_prp(n, cmd->prp1, cmd->prp2, len, &nsegs);
+	st = nvme_map_prp(w, cmd->prp1, cmd->prp2, len, &nsegs);
 	if (st)
 		return st;
-	if (nvme_rw_direct(n, nsegs, slba << n->lba_shift, write, &st)) {
+	if (nvme_rw_direct(w, nsegs, slba << n->lba_shift, write, &st)) {
 		if (st == NVME_SC_SUCCESS && write && (fua || !wce) && nvme_store_sync(n) < 0)
 			st = NVME_ERR(NVME_SC_WRITE_FAULT);
 		return st;
 	}
 	if (write) {
 		/* All data in before any of it lands: a fault writes nothing. */
-		st = nvme_dma_segs(n, nsegs, n->bounce, false);
+		st = nvme_dma_segs(w, nsegs, w->bounce, false);
 		if (st)
 			return st;
-		r = nvme_store_io(n, n->bounce, slba << n->lba_shift, len, true);
+		r = nvme_store_io(n, w->bounce, slba << n->lba_shift, len, true);
 		if (r == 0 && (fua || !wce))
 			r = nvme_store_sync(n);
 		if (r < 0) {
@@ -182,16 +184,17 @@ static uint16_t nvme_rw(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool wr
 		}
 		return NVME_SC_SUCCESS;
 	}
-	r = nvme_store_io(n, n->bounce, slba << n->lba_shift, len, false);
+	r = nvme_store_io(n, w->bounce, slba << n->lba_shift, len, false);
 	if (r < 0) {
 		NVME_LOG(n, LOG_LVL_WARN, "backing read: %s", strerror(-r));
 		return NVME_ERR(NVME_SC_READ_ERROR);
 	}
-	return nvme_dma_segs(n, nsegs, n->bounce, true);
+	return nvme_dma_segs(w, nsegs, w->bounce, true);
 }
 
-static uint16_t nvme_write_zeroes(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool wce)
+static uint16_t nvme_write_zeroes(struct nvme_worker *w, const struct nvme_sqe *cmd, bool wce)
 {
+	struct nvme_ctrl *n = w->n;
 	uint64_t slba, off, end;
 	uint32_t nlb;
 	uint16_t st = nvme_lba_range(n, cmd, &slba, &nlb);
@@ -205,11 +208,11 @@ static uint16_t nvme_write_zeroes(struct nvme_ctrl *n, const struct nvme_sqe *cm
 		memset(n->mem + off, 0, end - off);
 		return NVME_SC_SUCCESS;
 	}
-	memset(n->bounce, 0, NVME_MAX_XFER);
+	memset(w->bounce, 0, NVME_MAX_XFER);
 	while (r == 0 && off < end) {
 		size_t step = end - off < NVME_MAX_XFER ? end - off : NVME_MAX_XFER;
 
-		r = nvme_store_io(n, n->bounce, off, step, true);
+		r = nvme_store_io(n, w->bounce, off, step, true);
 		off += step;
 	}
 	if (r == 0 && ((cmd->cdw12 & (1u << 30)) || !wce))
@@ -226,23 +229,26 @@ static uint16_t nvme_write_zeroes(struct nvme_ctrl *n, const struct nvme_sqe *cm
  * is a hint we do not act on, which DLFEAT = 0 permits (reads of
  * deallocated blocks return the old data).
  */
-static uint16_t nvme_dsm(struct nvme_ctrl *n, const struct nvme_sqe *cmd)
+static uint16_t nvme_dsm(struct nvme_worker *w, const struct nvme_sqe *cmd)
 {
+	struct nvme_ctrl *n = w->n;
 	uint32_t nr = (cmd->cdw10 & 0xff) + 1;
-	const struct nvme_dsm_range *rg = (const struct nvme_dsm_range *)n->bounce;
+	const struct nvme_dsm_range *rg = (const struct nvme_dsm_range *)w->bounce;
 	unsigned int nsegs;
-	uint16_t st = nvme_map_prp(n, cmd->prp1, cmd->prp2, nr * 16, &nsegs);
+	uint16_t st = nvme_map_prp(w, cmd->prp1, cmd->prp2, nr * 16, &nsegs);
 
 	if (!st)
-		st = nvme_dma_segs(n, nsegs, n->bounce, false);
+		st = nvme_dma_segs(w, nsegs, w->bounce, false);
 	for (uint32_t i = 0; !st && i < nr; i++)
 		if (rg[i].slba > n->nsze || rg[i].nlb > n->nsze - rg[i].slba)
 			st = NVME_ERR(NVME_SC_LBA_RANGE);
 	return st;
 }
 
-void nvme_io(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool wce, struct nvme_result *res)
+void nvme_io(struct nvme_worker *w, const struct nvme_sqe *cmd, bool wce,
+	     struct nvme_result *res)
 {
+	struct nvme_ctrl *n = w->n;
 	bool flush = cmd->opcode == NVME_CMD_FLUSH;
 
 	if (cmd->flags & (NVME_SQE_FUSE_MASK | NVME_SQE_PSDT_MASK)) {
@@ -260,13 +266,13 @@ void nvme_io(struct nvme_ctrl *n, const struct nvme_sqe *cmd, bool wce, struct n
 		break;
 	case NVME_CMD_WRITE:
 	case NVME_CMD_READ:
-		res->status = nvme_rw(n, cmd, cmd->opcode == NVME_CMD_WRITE, wce);
+		res->status = nvme_rw(w, cmd, cmd->opcode == NVME_CMD_WRITE, wce);
 		break;
 	case NVME_CMD_WRITE_ZEROES:
-		res->status = nvme_write_zeroes(n, cmd, wce);
+		res->status = nvme_write_zeroes(w, cmd, wce);
 		break;
 	case NVME_CMD_DSM:
-		res->status = nvme_dsm(n, cmd);
+		res->status = nvme_dsm(w, cmd);
 		break;
 	default:
 		NVME_LOG(n, LOG_LVL_DEBUG, "I/O opcode 0x%02x not supported", cmd->opcode);

@@ -24,9 +24,10 @@
  * in the page), every list read is at least one entry, and the segment
  * count is bounded by NVME_MAX_SEGS whatever the list says.
  */
-uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_t len,
+uint16_t nvme_map_prp(struct nvme_worker *w, uint64_t prp1, uint64_t prp2, uint32_t len,
 		      unsigned int *nsegs)
 {
+	struct nvme_ctrl *n = w->n;
 	uint32_t first, avail;
 	unsigned int ns = 0;
 	uint64_t list;
@@ -38,14 +39,14 @@ uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_
 	first = NVME_PAGE_SIZE - (uint32_t)(prp1 & (NVME_PAGE_SIZE - 1));
 	if (first > len)
 		first = len;
-	n->segs[ns++] = (struct nvme_seg){ prp1, first };
+	w->segs[ns++] = (struct nvme_seg){ prp1, first };
 	len -= first;
 	if (len == 0)
 		goto out;
 	if (len <= NVME_PAGE_SIZE) {
 		if (prp2 & (NVME_PAGE_SIZE - 1))
 			return NVME_ERR(NVME_SC_INVALID_PRP_OFFSET);
-		n->segs[ns++] = (struct nvme_seg){ prp2, len };
+		w->segs[ns++] = (struct nvme_seg){ prp2, len };
 		goto out;
 	}
 	/* A list pointer may have an offset into its page, qword aligned. */
@@ -56,11 +57,11 @@ uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_
 	while (len) {
 		uint32_t need = (len + NVME_PAGE_SIZE - 1) / NVME_PAGE_SIZE;
 		bool chained = need > avail;
-		/* 1 <= take <= avail <= NVME_PRP_PER_PAGE: n->prp holds it. */
+		/* 1 <= take <= avail <= NVME_PRP_PER_PAGE: w->prp holds it. */
 		uint32_t take = chained ? avail : need;
 		uint32_t data = take - (chained ? 1 : 0);
 
-		if (fn_dma_read(n->fn, list, n->prp, (size_t)take * 8, NULL) < 0) {
+		if (fn_dma_read(n->fn, list, w->prp, (size_t)take * 8, NULL) < 0) {
 			NVME_LOG(n, LOG_LVL_DEBUG, "PRP list at IOVA 0x%llx unreadable",
 				 (unsigned long long)list);
 			return NVME_ERR(NVME_SC_DATA_XFER_ERROR);
@@ -68,11 +69,11 @@ uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_
 		for (uint32_t i = 0; i < data; i++) {
 			uint32_t l = len < NVME_PAGE_SIZE ? len : NVME_PAGE_SIZE;
 
-			if (n->prp[i] & (NVME_PAGE_SIZE - 1))
+			if (w->prp[i] & (NVME_PAGE_SIZE - 1))
 				return NVME_ERR(NVME_SC_INVALID_PRP_OFFSET);
 			if (ns == NVME_MAX_SEGS)	/* unreachable with len <= MDTS */
 				return NVME_ERR(NVME_SC_INVALID_FIELD);
-			n->segs[ns++] = (struct nvme_seg){ n->prp[i], l };
+			w->segs[ns++] = (struct nvme_seg){ w->prp[i], l };
 			len -= l;
 		}
 		if (chained) {
@@ -80,7 +81,7 @@ uint16_t nvme_map_prp(struct nvme_ctrl *n, uint64_t prp1, uint64_t prp2, uint32_
 			 * Every later list page is whole (512 entries), so
 			 * the loop ends after at most MDTS / 511 + 2 reads.
 			 */
-			list = n->prp[take - 1];
+			list = w->prp[take - 1];
 			if (list & (NVME_PAGE_SIZE - 1))
 				return NVME_ERR(NVME_SC_INVALID_PRP_OFFSET);
 			avail = NVME_PRP_PER_PAGE;
@@ -92,12 +93,13 @@ out:
 }
 
 /* Moves buf to (to_host) or from the mapped segments. */
-uint16_t nvme_dma_segs(struct nvme_ctrl *n, unsigned int nsegs, uint8_t *buf, bool to_host)
+uint16_t nvme_dma_segs(struct nvme_worker *w, unsigned int nsegs, uint8_t *buf, bool to_host)
 {
+	struct nvme_ctrl *n = w->n;
 	size_t off = 0;
 
 	for (unsigned int i = 0; i < nsegs; i++) {
-		const struct nvme_seg *s = &n->segs[i];
+		const struct nvme_seg *s = &w->segs[i];
 		int r = to_host ? fn_dma_write(n->fn, s->iova, buf + off, s->len, NULL)
 				: fn_dma_read(n->fn, s->iova, buf + off, s->len, NULL);
 
@@ -113,10 +115,11 @@ uint16_t nvme_dma_segs(struct nvme_ctrl *n, unsigned int nsegs, uint8_t *buf, bo
 }
 
 /* Sends len bytes of buf to the command's data buffer. */
-uint16_t nvme_to_host(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint8_t *buf, uint32_t len)
+uint16_t nvme_to_host(struct nvme_worker *w, const struct nvme_sqe *cmd, uint8_t *buf,
+		      uint32_t len)
 {
 	unsigned int nsegs;
-	uint16_t st = nvme_map_prp(n, cmd->prp1, cmd->prp2, len, &nsegs);
+	uint16_t st = nvme_map_prp(w, cmd->prp1, cmd->prp2, len, &nsegs);
 
-	return st ? st : nvme_dma_segs(n, nsegs, buf, true);
+	return st ? st : nvme_dma_segs(w, nsegs, buf, true);
 }

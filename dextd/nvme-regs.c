@@ -33,6 +33,8 @@ void nvme_ctrl_reset(struct nvme_ctrl *n)
 	n->aers = 0;
 	n->fatal = false;
 	n->rr = 0;
+	n->io_inflight = 0;	/* commands of the old controller no longer count */
+	n->admin_busy = false;
 	n->intms = 0;
 	n->dbbuf = false;	/* the host configures shadow doorbells again */
 	n->csts &= ~(NVME_CSTS_RDY | NVME_CSTS_CFS);

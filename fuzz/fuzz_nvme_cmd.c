@@ -187,9 +187,9 @@ static void op_cmd(struct fuzz_in *in)
 	}
 	memcpy(before, arena, sizeof(arena));
 	if (flags & 1)
-		nvme_admin(ctrl, &cmd, ctrl->generation, &res);
+		nvme_admin(&ctrl->workers[0], &cmd, ctrl->generation, &res);
 	else
-		nvme_io(ctrl, &cmd, ctrl->feat.wce, &res);
+		nvme_io(&ctrl->workers[0], &cmd, ctrl->feat.wce, &res);
 	check_status(&res);
 	check_writes();
 }
@@ -222,7 +222,7 @@ static void op_step(struct fuzz_in *in)
 
 		if (q < 0)
 			break;
-		nvme_process(ctrl, (unsigned int)q);
+		nvme_process(&ctrl->workers[0], (unsigned int)q);
 	}
 	pthread_mutex_unlock(&fn->lock);
 	check_writes();

@@ -78,7 +78,7 @@ enum dext_status_field {
 	DEXT_STATUS_PEAK_MAPPINGS,
 	DEXT_STATUS_PEAK_BYTES,
 	DEXT_STATUS_FAULTS,		/* DART faults recorded */
-	DEXT_STATUS_IRQS,		/* vectors raised by the device */
+	DEXT_STATUS_IRQS,		/* interrupts signalled (a raise while pending joins it) */
 	DEXT_STATUS_RESETS,
 	DEXT_STATUS_BAR_WRITES,		/* config writes that reached BAR registers */
 	/*
