@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <vfio-apple/apple-dma-abi.h>
@@ -71,36 +70,6 @@ static int env_unregister(void *opaque, uint64_t key)
 	return r == -ENODEV ? 0 : r;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * The guest's vCPU sits in the DOORBELL write until we answer (synchronous
- * doorbells), and apple_dma keeps its interrupts off for that span: bound
- * it. Every dext call of one batch must be answered within the batch's
- * budget; a dext that has not finished the batch by then is declared lost
- * (the session ends, so it releases every mapping and the claim, and the
- * rest of the batch gets the lost platform's answers). A whole batch thus
- * takes at most about the budget, whatever the dext does.
- */
-static void batch_deadline(struct apple_dma_dev *d, bool start)
-{
-	int r;
-
-	if (d->link->lost || !d->budget_ms)
-		return;
-	r = dext_client_set_deadline(d->link->client,
-				     start ? now_ns() + (uint64_t)d->budget_ms * 1000000u : 0);
-	if (r < 0 && r != -EOPNOTSUPP)
-		log_ratelimited(&d->rl_map, LOG_LVL_WARN, "apple-dma: batch budget not set: %s",
-				strerror(-r));
-}
-
 static void doorbell(struct apple_dma_dev *d)
 {
 	const struct apple_dma_batch_env env = {
@@ -110,20 +79,9 @@ static void doorbell(struct apple_dma_dev *d)
 		.opaque = d,
 		.max_entries = d->max_entries,
 	};
-	bool was_lost = d->link->lost;
-	uint64_t t0 = now_ns(), took_us;
 
-	batch_deadline(d, true);
+	/* Bounded in time with the rest of the request (dext_link_request_begin()). */
 	d->status = apple_dma_batch_process(&env, d->cmd_gpa, &d->stats.batch);
-	batch_deadline(d, false);
-	took_us = (now_ns() - t0) / 1000;
-	if (took_us > d->stats.max_batch_us)
-		d->stats.max_batch_us = took_us;
-	if (d->link->lost && !was_lost) {
-		d->stats.batches_over_budget++;
-		log_error("apple-dma: the dext did not finish a batch within its %u ms budget",
-			  d->budget_ms);
-	}
 	switch (d->status) {
 	case APPLE_DMA_STATUS_OK:
 		d->stats.status_ok++;
@@ -393,7 +351,6 @@ int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,
 	d->link = dext_link_get(link);
 	d->managed_bdf = managed_bdf;
 	d->max_entries = max_entries;
-	d->budget_ms = APPLE_DMA_DEFAULT_BUDGET_MS;
 	d->status = APPLE_DMA_STATUS_OK;
 	d->rl_reject = d->rl_access = d->rl_map = d->rl_ram = d->rl_ram_ro =
 		(struct ratelimit)RATELIMIT_DEFAULT;

@@ -15,8 +15,9 @@
  * APPLE_DMA_FEATURE_SYNC_DOORBELL (unless created with posted doorbells,
  * for measurements and tests).
  *
- * Each batch is bounded in time (budget_ms): the vCPU that rang waits in
- * the MMIO exit, with interrupts off in apple_dma, until we answer.
+ * A batch is bounded in time as every request from QEMU is (the link's
+ * request budget): the vCPU that rang waits in the MMIO exit, with
+ * interrupts off in apple_dma, until we answer.
  *
  * Runs on the server's single thread.
  */
@@ -34,15 +35,6 @@
 
 struct vfu_ctx;
 
-/*
- * Default budget of one batch: below QEMU's vfio-user reply timeout
- * (x-msg-timeout, 5000 ms by default), after which QEMU would give the vCPU
- * back before the batch is done, and far below the guest's RCU stall and
- * soft-lockup thresholds (21 s, 20 s). A healthy dext does a 4096-entry
- * batch in tens of ms.
- */
-#define APPLE_DMA_DEFAULT_BUDGET_MS	2000
-
 struct apple_dma_dev_stats {
 	struct apple_dma_batch_stats batch;
 	uint64_t status_ok, status_ioerr, status_inval;	/* batches by result */
@@ -51,8 +43,6 @@ struct apple_dma_dev_stats {
 	uint64_t bad_accesses;		/* BAR0 accesses not 4-byte sized and aligned */
 	uint64_t ram_shared;		/* guest RAM regions shared with the dext by fd */
 	uint64_t ram_share_failed;	/* left to the dext's process_vm_readv/writev */
-	uint64_t max_batch_us;		/* the longest doorbell, i.e. the longest BAR stall */
-	uint64_t batches_over_budget;	/* the dext lost because a batch ran out of time */
 };
 
 struct apple_dma_dev {
@@ -73,7 +63,6 @@ struct apple_dma_dev {
 	 */
 	struct ratelimit rl_reject, rl_access, rl_map, rl_ram, rl_ram_ro;
 	bool share_ram;			/* share guest RAM fds with the dext (set after create) */
-	unsigned int budget_ms;		/* bound of one batch; 0: per-call timeout only */
 };
 
 int apple_dma_dev_create(struct apple_dma_dev *d, const char *socket_path,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 
@@ -70,4 +71,48 @@ int dext_link_check(struct dext_link *l, int r, const char *what)
 		return -ENODEV;
 	}
 	return r;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void dext_link_request_begin(struct dext_link *l)
+{
+	int r;
+
+	l->request_start_ns = now_ns();
+	l->lost_before_request = l->lost;
+	if (l->lost || !l->budget_ms)
+		return;
+	r = dext_client_set_deadline(l->client,
+				     l->request_start_ns + (uint64_t)l->budget_ms * 1000000u);
+	if (r < 0) {
+		/* The transport cannot bound a call (IOKit): say so once. */
+		log_warn("host device %02x:%02x.%x: requests not bounded in time (%s)", l->bus,
+			 l->dev, l->fn, strerror(-r));
+		l->budget_ms = 0;
+	}
+}
+
+void dext_link_request_end(struct dext_link *l, const char *what)
+{
+	uint64_t took_us = (now_ns() - l->request_start_ns) / 1000;
+
+	if (took_us > l->max_request_us)
+		l->max_request_us = took_us;
+	if (!l->budget_ms || l->lost_before_request)
+		return;
+	if (!l->lost) {
+		dext_client_set_deadline(l->client, 0);
+	} else if (took_us >= (uint64_t)l->budget_ms * 1000) {
+		/* Lost in this request because its time ran out, not because dextd died. */
+		l->over_budget++;
+		log_error("host device %02x:%02x.%x: the dext did not finish %s request within "
+			  "the %u ms budget", l->bus, l->dev, l->fn, what, l->budget_ms);
+	}
 }

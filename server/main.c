@@ -31,7 +31,7 @@ struct options {
 	uint32_t managed_bdf;
 	uint32_t max_entries;
 	unsigned int dext_timeout_ms;
-	unsigned int budget_ms;		/* --doorbell-budget */
+	unsigned int budget_ms;		/* --request-budget */
 	bool posted_doorbells;
 	bool no_share_ram;
 	bool bars_by_server;		/* --bar-access server */
@@ -62,12 +62,12 @@ static void usage(FILE *f)
 		"      --dext-timeout MS      declare the dext lost when a call takes longer\n"
 		"                             (default 30000, 100..600000); the server then\n"
 		"                             ends its session, which releases the device\n"
-		"      --doorbell-budget MS   most time one apple-dma batch may take (default %d,\n"
-		"                             100..600000): the guest's vCPU waits in the\n"
-		"                             DOORBELL write, with interrupts off, meanwhile; a\n"
-		"                             dext that has not finished the batch by then is\n"
-		"                             declared lost. Keep it below QEMU's x-msg-timeout\n"
-		"                             (5000 ms by default)\n"
+		"      --request-budget MS    most time one request from QEMU may wait for the\n"
+		"                             dext (default %d, 100..600000): a guest vCPU waits\n"
+		"                             in the access that sent it (config, BAR, an\n"
+		"                             apple-dma doorbell with interrupts off); a dext\n"
+		"                             that has not answered by then is declared lost.\n"
+		"                             Keep it below QEMU's x-msg-timeout (5000 ms)\n"
 		"      --posted-doorbells     no scratch BAR: QEMU may post DOORBELL writes and\n"
 		"                             FEATURES does not promise synchronous doorbells\n"
 		"                             (for measurements and tests)\n"
@@ -80,7 +80,7 @@ static void usage(FILE *f)
 		"      --ready-fd FD          write READY to FD once both sockets listen\n"
 		"  -v, --verbose              debug logging\n"
 		"  -h, --help                 show this help\n",
-		APPLE_DMA_DEFAULT_MAX_ENTRIES, APPLE_DMA_DEFAULT_BUDGET_MS);
+		APPLE_DMA_DEFAULT_MAX_ENTRIES, DEXT_LINK_DEFAULT_BUDGET_MS);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -94,7 +94,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-entries", required_argument, NULL, 'n' },
 		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "dext-timeout", required_argument, NULL, 'T' },
-		{ "doorbell-budget", required_argument, NULL, 'b' },
+		{ "request-budget", required_argument, NULL, 'b' },
 		{ "posted-doorbells", no_argument, NULL, 'P' },
 		{ "no-share-ram", no_argument, NULL, 'S' },
 		{ "bar-access", required_argument, NULL, 'B' },
@@ -152,9 +152,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'b':
 			if (parse_u64(optarg, &v) < 0 || v < 100 || v > 600000) {
-				log_error("--doorbell-budget: '%s' is not 100..600000 ms", optarg);
+				log_error("--request-budget: '%s' is not 100..600000 ms", optarg);
 				return -EINVAL;
 			}
+			if (v >= 5000)
+				log_warn("--request-budget %llu: at or above QEMU's default x-msg-timeout "
+					 "(5000 ms), QEMU may give a vCPU back before its request is done",
+					 (unsigned long long)v);
 			o->budget_ms = (unsigned int)v;
 			break;
 		case 'P':
@@ -196,14 +200,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static void print_stats(const struct passthrough *pt, const struct apple_dma_dev *dma)
+static void print_stats(const struct passthrough *pt, const struct apple_dma_dev *dma,
+			const struct dext_link *link)
 {
 	const struct apple_dma_batch_stats *b = &dma->stats.batch;
 
 	log_info("apple-dma: batches %llu (ok %llu, ioerr %llu, inval %llu), entries %llu, "
 		 "maps %llu ok %llu failed, unmaps %llu ok %llu failed, live %zu, "
-		 "bad accesses %llu, RAM regions shared %llu (not %llu), "
-		 "longest batch %llu us, %llu over budget",
+		 "bad accesses %llu, RAM regions shared %llu (not %llu)",
 		 (unsigned long long)b->batches, (unsigned long long)dma->stats.status_ok,
 		 (unsigned long long)dma->stats.status_ioerr,
 		 (unsigned long long)dma->stats.status_inval, (unsigned long long)b->entries,
@@ -211,9 +215,7 @@ static void print_stats(const struct passthrough *pt, const struct apple_dma_dev
 		 (unsigned long long)b->unmap_ok, (unsigned long long)b->unmap_failed,
 		 dma->regs.n, (unsigned long long)dma->stats.bad_accesses,
 		 (unsigned long long)dma->stats.ram_shared,
-		 (unsigned long long)dma->stats.ram_share_failed,
-		 (unsigned long long)dma->stats.max_batch_us,
-		 (unsigned long long)dma->stats.batches_over_budget);
+		 (unsigned long long)dma->stats.ram_share_failed);
 	log_info("passthrough: interrupts %llu delivered, %llu dropped, %llu wakeups, "
 		 "%llu config bytes filtered, %llu resets, %llu posted calls refused, "
 		 "%llu BAR accesses by the server",
@@ -222,6 +224,9 @@ static void print_stats(const struct passthrough *pt, const struct apple_dma_dev
 		 (unsigned long long)pt->stats.config_writes_dropped,
 		 (unsigned long long)pt->stats.resets, (unsigned long long)pt->stats.posted_errors,
 		 (unsigned long long)pt->stats.bar_server_accesses);
+	log_info("requests: longest %llu us (budget %u ms), %llu over budget",
+		 (unsigned long long)link->max_request_us, link->budget_ms,
+		 (unsigned long long)link->over_budget);
 }
 
 static int serve(struct passthrough *pt, struct apple_dma_dev *dma, struct dext_link *link,
@@ -245,21 +250,25 @@ static int serve(struct passthrough *pt, struct apple_dma_dev *dma, struct dext_
 			struct signalfd_siginfo si;
 
 			if (read(sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGUSR1) {
-				print_stats(pt, dma);
+				print_stats(pt, dma, link);
 				continue;
 			}
 			log_info("signal received, shutting down");
 			return 0;
 		}
 		if (p[0].revents) {
+			dext_link_request_begin(link);
 			r = passthrough_run(pt);
+			dext_link_request_end(link, "a passthrough");
 			if (r == -ENOTCONN) {
 				log_info("passthrough: QEMU disconnected");
 				return 0;
 			}
 		}
 		if (p[1].revents) {
+			dext_link_request_begin(link);
 			r = apple_dma_dev_run(dma);
+			dext_link_request_end(link, "an apple-dma");
 			if (r == -ENOTCONN) {
 				log_info("apple-dma: QEMU disconnected");
 				return 0;
@@ -278,7 +287,7 @@ int main(int argc, char **argv)
 	struct options o = {
 		.dext_socket = getenv("VFIO_APPLE_DEXT_SOCKET"),
 		.max_entries = APPLE_DMA_DEFAULT_MAX_ENTRIES,
-		.budget_ms = APPLE_DMA_DEFAULT_BUDGET_MS,
+		.budget_ms = DEXT_LINK_DEFAULT_BUDGET_MS,
 		.ready_fd = -1,
 	};
 	struct passthrough pt = { 0 };
@@ -305,13 +314,13 @@ int main(int argc, char **argv)
 
 	if (dext_link_open(&link, o.dext_socket, o.dext_timeout_ms, o.bus, o.dev, o.fn) < 0)
 		return 1;
+	link.budget_ms = o.budget_ms;
 	r = passthrough_create(&pt, o.device_socket, &link, o.bars_by_server);
 	if (r == 0)
 		r = apple_dma_dev_create(&dma, o.dma_socket, &link, o.managed_bdf, o.max_entries,
 					 o.posted_doorbells);
 	/* Before QEMU connects, so before the first guest RAM region arrives. */
 	dma.share_ram = !o.no_share_ram;
-	dma.budget_ms = o.budget_ms;
 	if (r == 0 && o.ready_fd >= 0) {
 		if (write(o.ready_fd, "READY\n", 6) != 6)
 			log_warn("ready notification: %s", strerror(errno));
@@ -320,7 +329,7 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = serve(&pt, &dma, &link, sigfd);
 	if (pt.ctx && dma.ctx)
-		print_stats(&pt, &dma);
+		print_stats(&pt, &dma, &link);
 	apple_dma_dev_destroy(&dma);
 	passthrough_destroy(&pt);
 	dext_link_put(&link);

@@ -40,17 +40,17 @@ SYS_KEEP_WD=1 boot none "faults-dextd-$id" "nvme,bdf=01:00.0,size=64M"
 
 # 3. dextd stops answering under a doorbell, then the server dies: checked in
 # the guest through the host's answers; QEMU reports the server's death.
-# The server's defaults (30 s call timeout, 2 s batch budget): the budget ends it.
+# The server's defaults (30 s call timeout, 3 s request budget): the budget ends it.
 boot server "faults-server-$id" "dmatest,bdf=01:00.0"
 if grep -q "dext session ended" "$SYS_WD/vm/server.log"; then
 	host_pass server_ends_session_on_loss
 else
 	host_fail server_ends_session_on_loss "no 'dext session ended' line in the server's log"
 fi
-if grep -q "did not finish a batch within its 2000 ms budget" "$SYS_WD/vm/server.log"; then
-	host_pass server_batch_budget
+if grep -q "did not finish a passthrough request within the 3000 ms budget" "$SYS_WD/vm/server.log"; then
+	host_pass server_request_budget
 else
-	host_fail server_batch_budget "no batch-budget line in the server's log"
+	host_fail server_request_budget "no request-budget line in the server's log"
 fi
 if grep -qi "vfio-user\|vfio" "$SYS_WD/vm/qemu.log"; then
 	host_pass qemu_reports_server_loss

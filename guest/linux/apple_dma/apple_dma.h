@@ -151,7 +151,7 @@ struct apple_dma_stats {
 	u64 idle_mappings;
 	u64 idle_bytes;
 	u64 doorbell_waits;
-	u64 max_irqs_off_us;	/* longest doorbell hold (interrupts off) */
+	u64 max_irqs_off_us;	/* longest db_lock hold (interrupts off) */
 	u64 lock_holds;		/* of ad->lock by map and unmap calls */
 	u64 lookups;		/* tree searches by map and unmap calls */
 };
@@ -172,6 +172,7 @@ struct apple_dma_stats {
  * @holds_module: the managed device has a driver, which may still free
  *	through our ops: a module reference keeps apple_dma loaded
  * @db_lock: the command page and the arrays, for one batch (apple_dma_host.c)
+ * @max_irqs_off_us: the longest @db_lock hold (interrupts off), under @db_lock
  * @cmd: command page (linear-map memory the host reads)
  * @req: request array, @max_batch entries
  * @resp: response array, @max_batch entries
@@ -205,6 +206,7 @@ struct apple_dma {
 	bool holds_module;
 
 	spinlock_t db_lock;
+	u64 max_irqs_off_us;		/* under db_lock; copied into the stats */
 	struct apple_dma_cmd *cmd;
 	void *req;
 	void *resp;

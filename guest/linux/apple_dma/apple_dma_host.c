@@ -20,9 +20,10 @@
  *    for a round trip its own CPU has started (no self-deadlock).
  * While the vCPU is inside the MMIO exit it takes no interrupt anyway, so
  * keeping them off for that span costs nothing extra. The span itself is
- * bounded by the device: the server answers a batch within its budget
- * (2 s by default, vfio-apple-server --doorbell-budget) or declares its
- * platform lost. The longest span is in the stats (max_irqs_off_us).
+ * bounded by the device: the server answers each request within its budget
+ * (3 s by default, vfio-apple-server --request-budget) or declares its
+ * platform lost; one hold is one doorbell, or two when an answer must be
+ * dropped again. The longest hold is in the stats (max_irqs_off_us).
  *
  * Lock order: db_lock, then ad->lock.
  */
@@ -32,7 +33,7 @@
 #include <linux/irqflags.h>
 #include <linux/math64.h>
 #include <linux/overflow.h>
-#include <linux/ktime.h>
+#include <linux/sched/clock.h>
 
 #include "apple_dma.h"
 
@@ -47,7 +48,8 @@ static bool db_acquire(struct apple_dma *ad, unsigned long *flags, u64 *since)
 	for (;;) {
 		local_irq_save(*flags);
 		if (spin_trylock(&ad->db_lock)) {
-			*since = ktime_get_ns();
+			/* Interrupts are off: this CPU's clock, no clocksource read. */
+			*since = local_clock();
 			return waited;
 		}
 		local_irq_restore(*flags);
@@ -59,11 +61,11 @@ static bool db_acquire(struct apple_dma *ad, unsigned long *flags, u64 *since)
 
 static void db_release(struct apple_dma *ad, unsigned long flags, u64 since)
 {
-	u64 us = div_u64(ktime_get_ns() - since, NSEC_PER_USEC);
+	u64 us = div_u64(local_clock() - since, NSEC_PER_USEC);
 
-	spin_lock(&ad->lock);
-	ad->stats.max_irqs_off_us = max(ad->stats.max_irqs_off_us, us);
-	spin_unlock(&ad->lock);
+	/* Written under db_lock only; read locklessly by the stats snapshot. */
+	if (us > ad->max_irqs_off_us)
+		WRITE_ONCE(ad->max_irqs_off_us, us);
 	spin_unlock(&ad->db_lock);
 	local_irq_restore(flags);
 }

@@ -924,6 +924,7 @@ void apple_dma_snapshot_stats(struct apple_dma *ad, struct apple_dma_stats *s)
 	spin_lock_irqsave(&ad->lock, flags);
 	*s = ad->stats;
 	spin_unlock_irqrestore(&ad->lock, flags);
+	s->max_irqs_off_us = READ_ONCE(ad->max_irqs_off_us);
 }
 
 /* One line per record: base size bus refs kind (idle: cached, refs 0). */

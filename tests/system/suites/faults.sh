@@ -2,13 +2,13 @@
 # Fault suite: the host takes a process away while the guest works.
 #   FAULT=dextd   dextd dies during NVMe I/O: the guest gets I/O errors in
 #                 bounded time, nothing hangs, modules still unload
-#   FAULT=server  dextd stops answering (SIGSTOP) under an apple-dma
-#                 doorbell (apple_dma strict, so an unmap rings): the server
-#                 answers the batch within its budget (2 s) and declares the
-#                 link lost, so the guest's interrupts-off time stays bounded
-#                 and dextd (resumed) holds no mapping and no claim while the
-#                 guest runs on; then the server dies: dextd has released
-#                 everything by the time the host answers
+#   FAULT=server  dextd stops answering (SIGSTOP) under a config read of the
+#                 passthrough device: the server answers within its request
+#                 budget (3 s) and declares the link lost, so dextd (resumed)
+#                 holds no mapping and no claim while the guest runs on; then
+#                 the server dies: dextd has released everything by the time
+#                 the host answers. (The dmatest suite does the same under an
+#                 apple-dma doorbell, checking the interrupts-off time.)
 #   FAULT=qemu    QEMU dies holding DART mappings (the host checks the rest)
 #   FAULT=none    a short verified run (after a dextd restart)
 . /lib.sh
@@ -17,9 +17,7 @@ DEV=/dev/nvme0n1
 uptime_s() { awk '{ printf "%d", $1 }' /proc/uptime; }
 
 echo "SUITE-BEGIN faults ($FAULT) kernel $(uname -r)"
-# strict: every unmap is a doorbell (FAULT=server needs one on demand).
-[ "$FAULT" = server ] && APPLE_DMA_ARGS=strict=1
-check apple_dma_load insmod /lib/modules/apple_dma.ko $APPLE_DMA_ARGS
+check apple_dma_load insmod /lib/modules/apple_dma.ko
 
 case $FAULT in
 dextd|none)
@@ -57,26 +55,21 @@ server)
 	check dmatest_hold sh -c "echo 'hold 32 4096' > /sys/kernel/debug/dmatest/cmd"
 	check mappings_live test "$(kv mappings "$(hostq status)")" -gt 0
 	check dextd_stopped test "$(hostq stop-dextd)" = stopped=dextd
-	# The unmaps ring the doorbell; the dext does not answer. The server
-	# (default 30 s call timeout, 2 s batch budget) must answer the batch
-	# within its budget: the vCPU waits in the MMIO write with interrupts off.
+	# The whole config space: some of it is read from the device, i.e. the
+	# dext, which does not answer. The server (30 s call timeout, 3 s request
+	# budget by default) answers within the budget and declares the link lost.
 	t0=$(cut -d' ' -f1 /proc/uptime)
-	check guest_survives_lost_link sh -c "echo release > /sys/kernel/debug/dmatest/cmd"
+	check config_read_answered dd if=/sys/bus/pci/devices/0000:00:05.0/config bs=256 count=1 of=/dev/null
 	t1=$(cut -d' ' -f1 /proc/uptime)
-	stats=$(ls /sys/kernel/debug/apple_dma/*/stats | head -n 1)
-	off_us=$(sed -n 's/^max_irqs_off_us //p' "$stats")
-	echo "FAULT-TIMING release took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s," \
-		"longest interrupts-off doorbell ${off_us} us"
-	# Budget 2 s, plus 1 s for TCG; without the budget it was QEMU's 5 s reply timeout.
-	check irqs_off_within_budget test "$off_us" -lt 3000000
-	check release_within_budget awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 3.5) }'
-	# The whole config space, some of it the device's: answered, not hung.
-	check config_read_after_loss dd if=/sys/bus/pci/devices/0000:00:05.0/config bs=256 count=1 of=/dev/null
+	echo "FAULT-TIMING config read took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
+	# Budget 3 s, plus 1 s for TCG; without it, QEMU's 5 s vfio-user reply timeout.
+	check config_read_within_budget awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 4) }'
 	st=$(hostq cont-dextd)
 	echo "AFTER-LINK-LOSS $st"
 	check lost_link_released_mappings test "$(kv mappings "$st")" = 0
 	check lost_link_released_claim test "$(kv claims "$st")" = 0
 	check lost_link_no_clients test "$(kv clients "$st")" = 0
+	check guest_survives_lost_link sh -c "echo release > /sys/kernel/debug/dmatest/cmd"
 	check no_kernel_warnings_after_loss sh -c "! dmesg | grep -E 'WARNING:|BUG:|Oops|Kernel panic|Call Trace|rcu.*stall|soft lockup'"
 	st=$(hostq kill-server)
 	echo "AFTER-SERVER-KILL $st"
