@@ -27,6 +27,19 @@ static int apple_dma_map_sg(struct device *dev, struct scatterlist *sgl,
 			    unsigned long attrs);
 
 /*
+ * Drop a use. Only remove() waits on drain_wq, so an op wakes it only when
+ * someone sleeps there: an empty wake_up() would still take the wait
+ * queue's lock with interrupts off, once per op. atomic_dec_and_test() and
+ * wq_has_sleeper() are full barriers, pairing with prepare_to_wait() in
+ * remove()'s wait_event().
+ */
+static void apple_dma_unuse(struct apple_dma *ad)
+{
+	if (atomic_dec_and_test(&ad->users) && wq_has_sleeper(&ad->drain_wq))
+		wake_up(&ad->drain_wq);
+}
+
+/*
  * The instance behind @dev's ops, with a use reference, or NULL if our ops
  * are no longer installed (remove() restored the original ones). The
  * per-instance table is recognised by its map_sg member.
@@ -42,8 +55,7 @@ static struct apple_dma *apple_dma_get(struct device *dev)
 		ad = container_of(ops, struct apple_dma, ops);
 		atomic_inc(&ad->users);
 		if (READ_ONCE(ad->dying)) {
-			if (atomic_dec_and_test(&ad->users))
-				wake_up(&ad->drain_wq);
+			apple_dma_unuse(ad);
 			ad = NULL;
 		}
 	}
@@ -55,8 +67,7 @@ static struct apple_dma *apple_dma_get(struct device *dev)
 static void apple_dma_put(struct apple_dma *ad)
 {
 	rcu_read_lock();
-	if (atomic_dec_and_test(&ad->users))
-		wake_up(&ad->drain_wq);
+	apple_dma_unuse(ad);
 	rcu_read_unlock();
 }
 
