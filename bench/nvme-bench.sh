@@ -244,6 +244,8 @@ if [ "$report" = 0 ]; then
 		esac
 		stop_pids "$sampler"
 		echo "config_$cfg: exit=$st other_qemu_max_during=$(sort -n "$tmp/others.$cfg" | tail -n 1) samples_with_other_qemu=$(grep -vc '^0$' "$tmp/others.$cfg" || true)/$(wc -l < "$tmp/others.$cfg") end=$(date -u +%H:%M:%S) waited=${waited}s" >> "$meta"
+		# The longest a guest access (a BAR access, a doorbell) waited for the server.
+		[ "$cfg" = b ] || echo "config_$cfg: server_requests: $(grep -a 'requests: longest' "$out/$cfg/vm/server.log" 2>/dev/null | tail -n 1 | sed 's/.*requests: //')" >> "$meta"
 		tr -d '\r' < "$out/$cfg/console.log" | grep -a -E '^(FIO|DMA|BENCH-INFO|BENCH-ERROR|BENCH-DMESG) ' |
 			sed -E "s/^(BENCH-[A-Z]+) /\1 $cfg /" >> "$raw" || true
 		grep -aq '^SUITE-END' "$out/$cfg/console.log" ||
