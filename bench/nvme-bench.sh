@@ -172,7 +172,7 @@ if [ "$report" = 0 ]; then
 			printf '#!/bin/sh\nexec strace -f -c -o "%s" "%s" "$@"\n' "$wd/server.strace" "$SERVER" > "$server"
 			chmod +x "$server"
 		fi
-		${wrap[@]+"${wrap[@]}"} "$DEXTD" --socket "$sock" --function "nvme,bdf=01:00.0,size=$size,backing=$tmp/$cfg.img$nvme_opts" \
+		${wrap[@]+"${wrap[@]}"} "$DEXTD" --socket "$sock" --function "nvme,bdf=01:00.0,size=$size,backing=$tmp/$cfg.img,cache=none$nvme_opts" \
 			--ready-fd 3 3>"$fifo" 2>"$wd/dextd.log" &
 		pids+=($!)
 		local dextd_pid=$!

@@ -48,6 +48,12 @@ static void nvme_destroy(struct dext_function *fn)
 	pthread_cond_destroy(&n->cond);
 	if (n->fd >= 0)
 		close(n->fd);
+	if (n->dfd >= 0) {
+		log_info("%02x:%02x.%x: cache=none: %llu transfers not aligned for O_DIRECT went "
+			 "through the page cache", fn->bus, fn->dev, fn->fn,
+			 (unsigned long long)n->dio_fallbacks);
+		close(n->dfd);
+	}
 	if (n->mem)
 		munmap(n->mem, n->size);
 	free(n->sq);
@@ -71,9 +77,10 @@ struct nvme_opts {
 	unsigned int lba_shift;
 	unsigned int queues;
 	unsigned int workers;
+	bool cache_none;
 };
 
-/* "key=value,key=value": size, backing, lba, queues, workers. Returns 0 or -EINVAL. */
+/* "key=value,...": size, backing, cache, lba, queues, workers. Returns 0 or -EINVAL. */
 static int nvme_parse_opts(char *s, struct nvme_opts *o)
 {
 	char *save = NULL, *tok;
@@ -100,6 +107,12 @@ static int nvme_parse_opts(char *s, struct nvme_opts *o)
 				return -EINVAL;
 			}
 			o->backing = val;
+		} else if (!strcmp(tok, "cache")) {
+			if (strcmp(val, "none") && strcmp(val, "writeback")) {
+				log_error("nvme: bad cache '%s' (none or writeback)", val);
+				return -EINVAL;
+			}
+			o->cache_none = !strcmp(val, "none");
 		} else if (!strcmp(tok, "lba")) {
 			if (parse_u64(val, &v) < 0 || (v != 512 && v != 4096)) {
 				log_error("nvme: bad lba '%s' (512 or 4096)", val);
@@ -119,8 +132,8 @@ static int nvme_parse_opts(char *s, struct nvme_opts *o)
 			}
 			o->workers = (unsigned int)v;
 		} else {
-			log_error("nvme: unknown option '%s' (known: size, backing, lba, queues, "
-				  "workers)", tok);
+			log_error("nvme: unknown option '%s' (known: size, backing, cache, lba, "
+				  "queues, workers)", tok);
 			return -EINVAL;
 		}
 	}
@@ -149,6 +162,22 @@ static int nvme_open_store(struct nvme_ctrl *n, const struct nvme_opts *o)
 			log_error("nvme: extending %s: %s", o->backing, strerror(-r));
 			return r;
 		}
+	}
+	if (o->cache_none) {
+		if (!o->backing) {
+			log_error("nvme: cache=none needs backing=");
+			return -EINVAL;
+		}
+		n->dfd = open(o->backing, O_RDWR | O_DIRECT | O_CLOEXEC);
+		if (n->dfd < 0) {
+			r = -errno;
+			log_error("nvme: cache=none: %s cannot be opened O_DIRECT: %s", o->backing,
+				  strerror(-r));
+			return r;
+		}
+		/* What O_DIRECT needs of buffers, offsets and lengths, at most a page. */
+		n->dio_align = st.st_blksize > 0 && st.st_blksize < 4096 ? (unsigned int)st.st_blksize
+									 : 4096;
 	}
 	if (n->size & ((1ull << n->lba_shift) - 1) || n->size >> n->lba_shift == 0) {
 		log_error("nvme: size %llu is not a multiple of the %u-byte LBA",
@@ -197,6 +226,7 @@ struct dext_function *nvme_create(unsigned int bus, unsigned int dev, unsigned i
 	fn->ops = &nvme_ops;
 	n->fn = fn;
 	n->fd = -1;
+	n->dfd = -1;
 	n->ioqs = o.queues;
 	n->lba_shift = o.lba_shift;
 	pthread_cond_init(&n->cond, NULL);

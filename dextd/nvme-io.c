@@ -64,13 +64,13 @@ static uint16_t nvme_lba_range(struct nvme_ctrl *n, const struct nvme_sqe *cmd, 
 }
 
 /* preadv/pwritev of all of v[0..cnt) at off; a read past the end of a sparse file gives zeros. */
-static int store_iov(struct nvme_ctrl *n, struct iovec *v, unsigned int cnt, uint64_t off,
-		     bool write, size_t *done)
+static int store_iov(int fd, struct iovec *v, unsigned int cnt, uint64_t off, bool write,
+		     size_t *done)
 {
 	*done = 0;
 	while (cnt) {
-		ssize_t k = write ? pwritev(n->fd, v, (int)cnt, (off_t)(off + *done))
-				  : preadv(n->fd, v, (int)cnt, (off_t)(off + *done));
+		ssize_t k = write ? pwritev(fd, v, (int)cnt, (off_t)(off + *done))
+				  : preadv(fd, v, (int)cnt, (off_t)(off + *done));
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -92,6 +92,20 @@ static int store_iov(struct nvme_ctrl *n, struct iovec *v, unsigned int cnt, uin
 		}
 	}
 	return 0;
+}
+
+/* Whether cache=none's O_DIRECT fd can take this transfer (buffers, offset, lengths aligned). */
+static bool dio_ok(const struct nvme_ctrl *n, const struct iovec *v, unsigned int cnt,
+		   uint64_t off)
+{
+	uintptr_t mask = n->dio_align - 1;
+
+	if (n->dfd < 0 || (off & mask))
+		return false;
+	for (unsigned int i = 0; i < cnt; i++)
+		if (((uintptr_t)v[i].iov_base & mask) || (v[i].iov_len & mask))
+			return false;
+	return true;
 }
 
 /*
@@ -124,7 +138,15 @@ static bool nvme_rw_direct(struct nvme_worker *w, unsigned int nsegs, uint64_t o
 		iov[i] = (struct iovec){ .iov_base = p, .iov_len = w->segs[i].len };
 	}
 	if (r == 0 && i == nsegs) {
-		r = store_iov(n, iov, nsegs, off, write, &done);
+		r = -EINVAL;
+		if (dio_ok(n, iov, nsegs, off))
+			r = store_iov(n->dfd, iov, nsegs, off, write, &done);
+		/* Not aligned, or refused before any byte moved (EINVAL): the page cache. */
+		if (r == -EINVAL && !done) {
+			if (n->dfd >= 0)
+				__atomic_fetch_add(&n->dio_fallbacks, 1, __ATOMIC_RELAXED);
+			r = store_iov(n->fd, iov, nsegs, off, write, &done);
+		}
 		if (r < 0) {
 			NVME_LOG(n, LOG_LVL_WARN, "backing %s: %s", write ? "write" : "read",
 				 strerror(-r));

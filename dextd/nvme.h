@@ -148,6 +148,15 @@ struct nvme_ctrl {
 	uint64_t nsze;			/* namespace LBAs */
 	unsigned int lba_shift;
 	int fd;				/* backing file, or -1 */
+	/*
+	 * cache=none: the backing file opened O_DIRECT as well, or -1. Reads
+	 * and writes in place use it when the guest's buffers allow (aligned
+	 * to dio_align); the host page cache is then bypassed as QEMU's
+	 * cache=none does. Anything else goes through fd.
+	 */
+	int dfd;
+	unsigned int dio_align;
+	uint64_t dio_fallbacks;		/* commands not aligned for dfd (atomic) */
 	uint8_t *mem;			/* memory backing when fd < 0 */
 	char sn[21];
 	uint8_t eui64[8];

@@ -55,6 +55,12 @@
 #define OFF_DATA2	0xa0000u
 #define QD		64
 
+#ifdef NVME_SHARED_RAM
+#define SHARED_RAM	1	/* host memory shared with dextd by fd (host_memory()) */
+#else
+#define SHARED_RAM	0
+#endif
+
 #define IDX_MEM		0		/* STATUS index of 04:00.0 */
 
 static struct dextd_proc daemon_proc;
@@ -92,7 +98,13 @@ static int group_setup(void **state)
 	if (!mkdtemp(tmpdir))
 		return -1;
 	snprintf(backing, sizeof(backing), "%s/ns.img", tmpdir);
-	snprintf(spec_file, sizeof(spec_file), "nvme,bdf=05:00.0,backing=%s,size=8M", backing);
+	/*
+	 * With guest memory shared, transfers go in place: there the file is
+	 * opened O_DIRECT as well (cache=none), aligned ones bypass the page
+	 * cache and the rest fall back to it; without sharing, the page cache.
+	 */
+	snprintf(spec_file, sizeof(spec_file), "nvme,bdf=05:00.0,backing=%s,size=8M%s", backing,
+		 SHARED_RAM ? ",cache=none" : "");
 	return dextd_start(&daemon_proc, functions);
 }
 
@@ -1223,6 +1235,17 @@ static void test_backing_file_write_flush(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_size, FILE_SIZE);
+	if (SHARED_RAM) {
+		/* cache=none: the page-aligned write went around the page cache. */
+		void *m = mmap(NULL, FILE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+		unsigned char resident[2];
+
+		assert_true(m != MAP_FAILED);
+		assert_int_equal(mincore((uint8_t *)m + 2048 * 512, sizeof(got), resident), 0);
+		assert_int_equal(resident[0] & 1, 0);
+		assert_int_equal(resident[1] & 1, 0);
+		munmap(m, FILE_SIZE);
+	}
 	assert_int_equal(pread(fd, got, sizeof(got), 2048 * 512), sizeof(got));
 	assert_memory_equal(got, want, sizeof(got));
 	/* Read back from the file: 4 KiB, PRP1 at a 512-byte offset, PRP2 the rest. */
@@ -1647,6 +1670,8 @@ static void test_bad_options_refused(void **state)
 		{ "nvme,bdf=07:00.0,workers=17", NULL },
 		{ "nvme,bdf=07:00.0,size=1000", NULL },
 		{ "nvme,bdf=07:00.0,backing=/nonexistent-dir/x.img", NULL },
+		{ "nvme,bdf=07:00.0,cache=none", NULL },
+		{ "nvme,bdf=07:00.0,cache=unsafe", NULL },
 	};
 	struct dextd_proc p;
 
