@@ -34,6 +34,7 @@
 
 #include "dext-client/dext-client.h"
 #include "dextd-harness.h"
+#include "uffd-stall.h"
 
 #define WAIT_MS		10000	/* bound on any wait; a hang fails the test */
 #define STILL_MS	300	/* how long "still waiting" is watched for */
@@ -57,52 +58,6 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	return dextd_stop_clean(&daemon_proc);
-}
-
-
-/* Memory whose pages, except the first and last, stall whoever touches them. */
-static int stalling_memory(uint8_t **out)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg;
-	int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	uint8_t *buf;
-
-	/* Not a skip: without userfaultfd this property cannot be shown. */
-	assert_true(uffd >= 0);
-	assert_int_equal(ioctl(uffd, UFFDIO_API, &api), 0);
-	buf = dart_aligned_mmap(LEN, PROT_READ | PROT_WRITE, 0);
-	assert_non_null(buf);
-	/* RegisterDMARegion reads the first and last byte: those pages exist. */
-	buf[0] = 0;
-	buf[LEN - 1] = 0;
-	reg = (struct uffdio_register){ .range = { (uintptr_t)buf, LEN },
-					.mode = UFFDIO_REGISTER_MODE_MISSING };
-	assert_int_equal(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
-	*out = buf;
-	return uffd;
-}
-
-/* Waits for the first stalled fault: an access is now in flight. */
-static void wait_stalled(int uffd)
-{
-	struct pollfd p = { .fd = uffd, .events = POLLIN };
-	struct uffd_msg msg;
-
-	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	assert_int_equal(read(uffd, &msg, sizeof(msg)), sizeof(msg));
-	assert_int_equal(msg.event, UFFD_EVENT_PAGEFAULT);
-}
-
-/* Gives every missing page (zeroed), waking the stalled access. */
-static void resolve_all(int uffd, uint8_t *buf)
-{
-	for (uint32_t off = 0; off < LEN; off += PG) {
-		struct uffdio_zeropage z = { .range = { (uintptr_t)buf + off, PG } };
-
-		if (ioctl(uffd, UFFDIO_ZEROPAGE, &z) < 0)
-			assert_int_equal(errno, EEXIST);
-	}
 }
 
 static void mmio_write(struct dext_client *c, uint64_t off, unsigned int width, uint64_t v)
@@ -160,7 +115,7 @@ static void test_unregister_waits_for_inflight_dma(void **state)
 	int uffd;
 
 	(void)state;
-	uffd = stalling_memory(&buf);
+	uffd = stall_memory(LEN, true, &buf);
 	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
 	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
 	assert_int_equal(dext_claim(c), 0);
@@ -171,7 +126,7 @@ static void test_unregister_waits_for_inflight_dma(void **state)
 	mmio_write(c, DMATEST_REG_LEN, 8, LEN);
 	mmio_write(c, DMATEST_REG_PATTERN, 4, 0xab);
 	mmio_write(c, DMATEST_REG_CMD, 4, DMATEST_CMD_FILL);
-	wait_stalled(uffd);
+	stall_wait(uffd);
 
 	u.c = c;
 	u.done_fd = eventfd(0, EFD_CLOEXEC);
@@ -180,7 +135,7 @@ static void test_unregister_waits_for_inflight_dma(void **state)
 	/* The access is stalled mid-copy: the unmap waits for it. */
 	assert_false(returned_within(u.done_fd, STILL_MS));
 
-	resolve_all(uffd, buf);
+	stall_release(uffd, buf, LEN);
 	assert_true(returned_within(u.done_fd, WAIT_MS));
 	pthread_join(t, NULL);
 	assert_int_equal(u.result, 0);
@@ -233,7 +188,7 @@ static void test_teardown_waits_for_inflight_dma(void **state)
 	int uffd;
 
 	(void)state;
-	uffd = stalling_memory(&buf);
+	uffd = stall_memory(LEN, true, &buf);
 	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &s.c), 0);
 	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
 	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
@@ -243,7 +198,7 @@ static void test_teardown_waits_for_inflight_dma(void **state)
 	mmio_write(c, DMATEST_REG_LEN, 8, LEN);
 	mmio_write(c, DMATEST_REG_PATTERN, 4, 0xcd);
 	mmio_write(c, DMATEST_REG_CMD, 4, DMATEST_CMD_FILL);
-	wait_stalled(uffd);
+	stall_wait(uffd);
 
 	dext_client_close(c);
 	s.done_fd = eventfd(0, EFD_CLOEXEC);
@@ -251,7 +206,7 @@ static void test_teardown_waits_for_inflight_dma(void **state)
 	assert_int_equal(pthread_create(&t, NULL, status_thread, &s), 0);
 	assert_false(returned_within(s.done_fd, STILL_MS));
 
-	resolve_all(uffd, buf);
+	stall_release(uffd, buf, LEN);
 	assert_true(returned_within(s.done_fd, WAIT_MS));
 	pthread_join(t, NULL);
 	assert_int_equal(s.result, 0);

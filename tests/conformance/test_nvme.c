@@ -33,6 +33,7 @@
 
 #include "dext-client/dext-client.h"
 #include "dextd-harness.h"
+#include "uffd-stall.h"
 #include "nvme-spec.h"
 
 #define DART_PAGE	16384ull
@@ -1324,50 +1325,6 @@ static void test_cq_full_stalls_sq(void **state)
 
 #define STALL_LEN	(3 * DART_PAGE)
 
-/* Memory whose pages, except the first and last, stall whoever touches them. */
-static int stalling_memory(uint8_t **out)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg;
-	int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	uint8_t *buf;
-
-	/* Not a skip: without userfaultfd this property cannot be shown. */
-	assert_true(uffd >= 0);
-	assert_int_equal(ioctl(uffd, UFFDIO_API, &api), 0);
-	buf = map_anon(STALL_LEN);
-	/* RegisterDMARegion reads the first and last byte: those pages exist. */
-	buf[0] = 0;
-	buf[STALL_LEN - 1] = 0;
-	reg = (struct uffdio_register){ .range = { (uintptr_t)buf, STALL_LEN },
-					.mode = UFFDIO_REGISTER_MODE_MISSING };
-	assert_int_equal(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
-	*out = buf;
-	return uffd;
-}
-
-/* Waits for the first stalled fault: an access is now in flight. */
-static void wait_stalled(int uffd)
-{
-	struct pollfd p = { .fd = uffd, .events = POLLIN };
-	struct uffd_msg msg;
-
-	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	assert_int_equal(read(uffd, &msg, sizeof(msg)), sizeof(msg));
-	assert_int_equal(msg.event, UFFD_EVENT_PAGEFAULT);
-}
-
-/* Gives every missing page (zeroed), waking the stalled access. */
-static void resolve_all(int uffd, uint8_t *buf)
-{
-	for (uint32_t off = 0; off < STALL_LEN; off += PG) {
-		struct uffdio_zeropage z = { .range = { (uintptr_t)buf + off, PG } };
-
-		if (ioctl(uffd, UFFDIO_ZEROPAGE, &z) < 0)
-			assert_int_equal(errno, EEXIST);
-	}
-}
-
 /*
  * Commands of one queue run in parallel and complete out of order: a Read
  * whose data buffer stalls (userfaultfd) holds one worker inside its copy,
@@ -1391,14 +1348,14 @@ static void test_parallel_commands_complete_out_of_order(void **state)
 	(void)state;
 	host_open(&h, 4);
 	create_io_queues(&h);
-	uffd = stalling_memory(&stall);
+	uffd = stall_memory(STALL_LEN, true, &stall);
 	assert_int_equal(dext_register_dma(h.c, 2, stall, STALL_LEN, &sbus, &len), 0);
 	assert_int_equal(len, STALL_LEN);
 
 	slow.prp1 = sbus + DART_PAGE;		/* a stalling page */
 	fast.prp1 = bus(&h, OFF_DATA);
 	slow_cid = submit(&h, &h.iosq, &slow);
-	wait_stalled(uffd);
+	stall_wait(uffd);
 	fast_cid = submit(&h, &h.iosq, &fast);
 
 	reap(&h, &h.iocq, &cqe);
@@ -1409,7 +1366,7 @@ static void test_parallel_commands_complete_out_of_order(void **state)
 	/* The stalled command has posted nothing: its slot keeps the old phase. */
 	assert_int_not_equal(cqe_status_at(&h, &h.iocq, h.iocq.idx) & 1, h.iocq.phase);
 
-	resolve_all(uffd, stall);
+	stall_release(uffd, stall, STALL_LEN);
 	reap(&h, &h.iocq, &cqe);
 	assert_int_equal(cqe.cid, slow_cid);
 	assert_int_equal(NVME_STATUS_CODE(cqe.status >> 1), NVME_SC_SUCCESS);

@@ -47,6 +47,7 @@
 #include "common/dext-sock.h"
 #include "dext-client/dext-client.h"
 #include "dextd-harness.h"
+#include "uffd-stall.h"
 
 #define WAIT_MS		10000	/* bound on any wait; a hang fails the test */
 #define SERVED_MS	5000	/* a second client must be served within this */
@@ -157,35 +158,6 @@ struct register_call {
 	int done_fd;
 };
 
-/* LEN bytes of memory whose every page stalls whoever touches it; the uffd. */
-static int stalling_buffer(uint8_t **buf)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg;
-	int uffd;
-
-	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	assert_true(uffd >= 0);	/* not a skip: the property needs it */
-	assert_int_equal(ioctl(uffd, UFFDIO_API, &api), 0);
-	*buf = dart_aligned_mmap(LEN, PROT_READ | PROT_WRITE, 0);
-	assert_non_null(*buf);
-	reg = (struct uffdio_register){ .range = { (uintptr_t)*buf, LEN },
-					.mode = UFFDIO_REGISTER_MODE_MISSING };
-	assert_int_equal(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
-	return uffd;
-}
-
-/* Lets every read stalled on buf end (zero pages). */
-static void unstall_buffer(int uffd, uint8_t *buf)
-{
-	for (uint32_t off = 0; off < LEN; off += 4096) {
-		struct uffdio_zeropage z = { .range = { (uintptr_t)buf + off, 4096 } };
-
-		if (ioctl(uffd, UFFDIO_ZEROPAGE, &z) < 0)
-			assert_int_equal(errno, EEXIST);
-	}
-}
-
 static void *register_thread(void *arg)
 {
 	struct register_call *rc = arg;
@@ -207,7 +179,7 @@ static void test_stalled_client_memory_does_not_block_others(void **state)
 	int uffd;
 
 	(void)state;
-	uffd = stalling_buffer(&buf);
+	uffd = stall_memory(LEN, false, &buf);
 
 	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &rc.c), 0);
 	assert_int_equal(dext_client_open(rc.c, 1, 0, 0), 0);
@@ -232,7 +204,7 @@ static void test_stalled_client_memory_does_not_block_others(void **state)
 	assert_true(rc.result < 0);
 
 	/* Let the stalled read end. */
-	unstall_buffer(uffd, buf);
+	stall_release(uffd, buf, LEN);
 	dext_client_close(rc.c);
 	close(rc.done_fd);
 	close(uffd);
@@ -275,7 +247,7 @@ static void test_stalled_client_cannot_use_up_memory_checks(void **state)
 	int uffd;
 
 	(void)state;
-	uffd = stalling_buffer(&buf);
+	uffd = stall_memory(LEN, false, &buf);
 
 	assert_int_equal(dext_client_connect(daemon_proc.socket, WAIT_MS, &c), 0);
 	assert_int_equal(dext_client_open(c, 1, 0, 0), 0);
@@ -287,7 +259,7 @@ static void test_stalled_client_cannot_use_up_memory_checks(void **state)
 	assert_true(other_process_registers());
 
 	/* Let the stalled reads end. */
-	unstall_buffer(uffd, buf);
+	stall_release(uffd, buf, LEN);
 	dext_client_close(c);
 	close(uffd);
 	munmap(buf, LEN);
