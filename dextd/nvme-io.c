@@ -12,57 +12,6 @@
 #include "common/log.h"
 #include "nvme.h"
 
-/* The namespace's bytes: memory, or the backing file with pread/pwrite. */
-int nvme_store_io(struct nvme_ctrl *n, uint8_t *buf, uint64_t off, size_t len, bool write)
-{
-	if (n->fd < 0) {
-		if (write)
-			memcpy(n->mem + off, buf, len);
-		else
-			memcpy(buf, n->mem + off, len);
-		return 0;
-	}
-	while (len) {
-		ssize_t r = write ? pwrite(n->fd, buf, len, (off_t)off)
-				  : pread(n->fd, buf, len, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0) {
-			if (write)
-				return -EIO;
-			memset(buf, 0, len);	/* past the end of a sparse file */
-			return 0;
-		}
-		buf += r;
-		off += (uint64_t)r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
-int nvme_store_sync(struct nvme_ctrl *n)
-{
-	if (n->fd >= 0 && fdatasync(n->fd) < 0)
-		return -errno;
-	return 0;
-}
-
-/* ---- NVM commands (6) ---- */
-
-/* SLBA/NLB of a Read, Write or Write Zeroes, checked against the namespace. */
-static uint16_t nvme_lba_range(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t *slba,
-			       uint32_t *nlb)
-{
-	*slba = (uint64_t)cmd->cdw11 << 32 | cmd->cdw10;
-	*nlb = (cmd->cdw12 & 0xffff) + 1;
-	if (*slba > n->nsze || *nlb > n->nsze - *slba)
-		return NVME_ERR(NVME_SC_LBA_RANGE);
-	return NVME_SC_SUCCESS;
-}
-
 /* preadv/pwritev of all of v[0..cnt) at off; a read past the end of a sparse file gives zeros. */
 static int store_iov(int fd, struct iovec *v, unsigned int cnt, uint64_t off, bool write,
 		     size_t *done)
@@ -92,6 +41,42 @@ static int store_iov(int fd, struct iovec *v, unsigned int cnt, uint64_t off, bo
 		}
 	}
 	return 0;
+}
+
+/* The namespace's bytes: memory, or the backing file. */
+int nvme_store_io(struct nvme_ctrl *n, uint8_t *buf, uint64_t off, size_t len, bool write)
+{
+	struct iovec v = { .iov_base = buf, .iov_len = len };
+	size_t done;
+
+	if (n->fd < 0) {
+		if (write)
+			memcpy(n->mem + off, buf, len);
+		else
+			memcpy(buf, n->mem + off, len);
+		return 0;
+	}
+	return store_iov(n->fd, &v, 1, off, write, &done);
+}
+
+int nvme_store_sync(struct nvme_ctrl *n)
+{
+	if (n->fd >= 0 && fdatasync(n->fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- NVM commands (6) ---- */
+
+/* SLBA/NLB of a Read, Write or Write Zeroes, checked against the namespace. */
+static uint16_t nvme_lba_range(struct nvme_ctrl *n, const struct nvme_sqe *cmd, uint64_t *slba,
+			       uint32_t *nlb)
+{
+	*slba = (uint64_t)cmd->cdw11 << 32 | cmd->cdw10;
+	*nlb = (cmd->cdw12 & 0xffff) + 1;
+	if (*slba > n->nsze || *nlb > n->nsze - *slba)
+		return NVME_ERR(NVME_SC_LBA_RANGE);
+	return NVME_SC_SUCCESS;
 }
 
 /* Whether cache=none's O_DIRECT fd can take this transfer (buffers, offset, lengths aligned). */

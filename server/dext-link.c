@@ -3,8 +3,8 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 int dext_link_open(struct dext_link *l, const char *socket, unsigned int timeout_ms,
@@ -73,19 +73,11 @@ int dext_link_check(struct dext_link *l, int r, const char *what)
 	return r;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void dext_link_request_begin(struct dext_link *l)
 {
 	int r;
 
-	l->request_start_ns = now_ns();
+	l->request_start_ns = monotonic_ns();
 	l->lost_before_request = l->lost;
 	if (l->lost || !l->budget_ms)
 		return;
@@ -101,7 +93,7 @@ void dext_link_request_begin(struct dext_link *l)
 
 void dext_link_request_end(struct dext_link *l, const char *what)
 {
-	uint64_t took_us = (now_ns() - l->request_start_ns) / 1000;
+	uint64_t took_us = (monotonic_ns() - l->request_start_ns) / 1000;
 
 	if (took_us > l->max_request_us)
 		l->max_request_us = took_us;

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "ratelimit.h"
 
-#include <time.h>
-
 bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ns, uint64_t *suppressed)
 {
 	/* A clock that went backwards (or the first call) starts a window. */
@@ -21,10 +19,3 @@ bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ns, uint64_t *suppressed
 	return true;
 }
 
-uint64_t ratelimit_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}

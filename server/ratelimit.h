@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 struct ratelimit {
@@ -30,8 +31,6 @@ struct ratelimit {
  */
 bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ns, uint64_t *suppressed);
 
-uint64_t ratelimit_now_ns(void);
-
 /*
  * log_msg() through @rl; a dropped run is reported before the next line.
  * Messages of a level not logged take nothing from the budget.
@@ -40,7 +39,7 @@ uint64_t ratelimit_now_ns(void);
 	do {									\
 		uint64_t rl_suppressed_;					\
 		if ((level) <= log_get_level() &&				\
-		    ratelimit_allow((rl), ratelimit_now_ns(), &rl_suppressed_)) { \
+		    ratelimit_allow((rl), monotonic_ns(), &rl_suppressed_)) { \
 			if (rl_suppressed_)					\
 				log_msg((level), "%llu similar messages suppressed", \
 					(unsigned long long)rl_suppressed_);	\

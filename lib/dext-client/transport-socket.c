@@ -15,9 +15,9 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/dext-sock.h"
 
 #define DEFAULT_TIMEOUT_MS	30000
@@ -119,14 +119,6 @@ static int set_rcvtimeo(struct sock_client *s, unsigned int ms)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The receive timeout for the next reply: the per-reply bound or what the deadline leaves. */
 static int arm_rcvtimeo(struct sock_client *s)
 {
@@ -134,7 +126,7 @@ static int arm_rcvtimeo(struct sock_client *s)
 
 	if (!s->deadline_ns)
 		return set_rcvtimeo(s, s->timeout_ms);
-	now = now_ns();
+	now = monotonic_ns();
 	if (now >= s->deadline_ns)
 		return -ETIMEDOUT;
 	left_ms = (s->deadline_ns - now + 999999) / 1000000;
