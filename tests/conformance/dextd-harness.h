@@ -26,6 +26,22 @@ int dextd_stop(struct dextd_proc *p);
 /* dextd_stop() for a cmocka group teardown: 0 if dextd exited with 0, else -1. */
 int dextd_stop_clean(struct dextd_proc *p);
 
+/*
+ * Defines the cmocka group fixtures group_setup() and group_teardown():
+ * one dextd (@proc) serving @functions for all the tests of a file.
+ */
+#define DEXTD_GROUP_FIXTURES(proc, functions)				\
+	static int group_setup(void **state)				\
+	{								\
+		(void)state;						\
+		return dextd_start(&(proc), (functions));		\
+	}								\
+	static int group_teardown(void **state)				\
+	{								\
+		(void)state;						\
+		return dextd_stop_clean(&(proc));			\
+	}
+
 /* CLOCK_MONOTONIC in milliseconds, the clock of every bounded wait. */
 uint64_t harness_now_ms(void);
 

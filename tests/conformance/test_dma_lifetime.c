@@ -48,17 +48,7 @@ static const char *const functions[] = {
 	NULL,
 };
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return dextd_start(&daemon_proc, functions);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	return dextd_stop_clean(&daemon_proc);
-}
+DEXTD_GROUP_FIXTURES(daemon_proc, functions)
 
 static void mmio_write(struct dext_client *c, uint64_t off, unsigned int width, uint64_t v)
 {

@@ -32,17 +32,7 @@ static const char *const functions[] = {
 	NULL,
 };
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return dextd_start(&daemon_proc, functions);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	return dextd_stop_clean(&daemon_proc);
-}
+DEXTD_GROUP_FIXTURES(daemon_proc, functions)
 
 /* A claimed user client of bus:00.0, as dext_link_open() makes it. */
 static struct dext_client *claimed(unsigned int bus)

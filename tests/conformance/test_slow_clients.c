@@ -61,17 +61,7 @@ static const char *const functions[] = {
 	NULL,
 };
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return dextd_start(&daemon_proc, functions);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	return dextd_stop_clean(&daemon_proc);
-}
+DEXTD_GROUP_FIXTURES(daemon_proc, functions)
 
 
 /* A second client does a full round of calls, within SERVED_MS. */
